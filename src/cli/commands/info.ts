@@ -1,0 +1,50 @@
+import { TS_NAMES } from '../../core/dicom/uids';
+import { loadImage } from '../../core/dicom/load';
+import { required } from '../args';
+import type { CommandContext } from '../context';
+
+export const infoUsage = 'dicom-ml info FILE [--json]';
+
+/** `dicom-ml info FILE`: the image attributes of ARCHITECTURE's CLI contract. */
+export async function info(ctx: CommandContext): Promise<void> {
+  const path = required(ctx.positionals[0], 'FILE', infoUsage);
+  const { info: i, file } = await loadImage(path);
+  const out = {
+    file: path,
+    rows: i.rows,
+    columns: i.columns,
+    frames: i.frames,
+    transferSyntaxUID: i.transferSyntaxUID,
+    transferSyntax: TS_NAMES[i.transferSyntaxUID] ?? 'unknown',
+    modality: i.modality ?? null,
+    photometricInterpretation: i.photometricInterpretation,
+    samplesPerPixel: i.samplesPerPixel,
+    bitsAllocated: i.bitsAllocated,
+    bitsStored: i.bitsStored,
+    highBit: i.highBit,
+    pixelRepresentation: i.pixelRepresentation,
+    rescaleSlope: i.rescaleSlope,
+    rescaleIntercept: i.rescaleIntercept,
+    windowCenter: i.windowCenter ?? null,
+    windowWidth: i.windowWidth ?? null,
+    pixelPaddingValue: i.pixelPaddingValue ?? null,
+    pixelSpacing: i.pixelSpacing ?? null,
+    sliceThickness: i.sliceThickness ?? null,
+    imagePositionPatient: i.imagePositionPatient ?? null,
+    imageOrientationPatient: i.imageOrientationPatient ?? null,
+    instanceNumber: i.instanceNumber ?? null,
+    seriesInstanceUID: i.seriesInstanceUID ?? null,
+    studyInstanceUID: i.studyInstanceUID ?? null,
+    hasPreamble: file.hasPreamble,
+    warnings: file.warnings,
+  };
+  if (ctx.json) {
+    ctx.stdout(JSON.stringify(out, null, 2));
+    return;
+  }
+  const width = Math.max(...Object.keys(out).map((k) => k.length));
+  for (const [k, v] of Object.entries(out)) {
+    if (v === null || (Array.isArray(v) && v.length === 0)) continue;
+    ctx.stdout(`${k.padEnd(width)}  ${Array.isArray(v) ? v.join(k === 'warnings' ? '; ' : ', ') : String(v)}`);
+  }
+}

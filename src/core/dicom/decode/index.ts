@@ -1,0 +1,43 @@
+/**
+ * The table from transfer-syntax UID to decoder (STYLE.md: one decoder module per family, one table).
+ * An unknown UID is a clear UNSUPPORTED_TRANSFER_SYNTAX error naming it.
+ */
+import { DicomError } from '../errors';
+import { TS, TS_NAMES } from '../uids';
+import { jpeg2000 } from './jpeg2000';
+import { jpegBaseline, jpegExtended } from './jpeg';
+import { jpegLossless } from './jpegLossless';
+import { jpegLs } from './jpegLs';
+import { nativeBigEndian, nativeLittleEndian } from './native';
+import { rleLossless } from './rle';
+import type { FrameDecoder } from './types';
+
+export type { FrameDecoder, SampleArray } from './types';
+
+/** UID → decoder. Deflated data is inflated by the parser, so it decodes as native little endian. */
+export const DECODERS: ReadonlyMap<string, FrameDecoder> = new Map<string, FrameDecoder>([
+  [TS.ImplicitVRLittleEndian, nativeLittleEndian],
+  [TS.ExplicitVRLittleEndian, nativeLittleEndian],
+  [TS.DeflatedExplicitVRLittleEndian, nativeLittleEndian],
+  [TS.ExplicitVRBigEndian, nativeBigEndian],
+  [TS.RLELossless, rleLossless],
+  [TS.JPEGBaseline8Bit, jpegBaseline],
+  [TS.JPEGExtended12Bit, jpegExtended],
+  [TS.JPEGLosslessP14, jpegLossless],
+  [TS.JPEGLosslessSV1, jpegLossless],
+  [TS.JPEGLSLossless, jpegLs],
+  [TS.JPEGLSNearLossless, jpegLs],
+  [TS.JPEG2000Lossless, jpeg2000],
+  [TS.JPEG2000, jpeg2000],
+]);
+
+/** The decoder for a transfer syntax, or an UNSUPPORTED_TRANSFER_SYNTAX error naming the UID. */
+export function decoderFor(transferSyntaxUID: string): FrameDecoder {
+  const decoder = DECODERS.get(transferSyntaxUID);
+  if (!decoder) {
+    const name = TS_NAMES[transferSyntaxUID];
+    throw new DicomError('UNSUPPORTED_TRANSFER_SYNTAX',
+      `transfer syntax ${transferSyntaxUID}${name ? ` (${name})` : ''} is not supported; supported: ${[...new Set(DECODERS.keys())].join(', ')}`);
+  }
+  return decoder;
+}

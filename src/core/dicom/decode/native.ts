@@ -1,0 +1,51 @@
+/**
+ * Native (uncompressed) pixel data: implicit/explicit VR little endian, deflated (already inflated by the
+ * parser) and explicit VR big endian (PS3.5 A.3: words are byte-swapped, OB 8-bit data is not).
+ */
+import { DicomError } from '../errors';
+import type { ImageInfo } from '../image';
+import type { FrameDecoder, SampleArray } from './types';
+
+/** Bytes one frame occupies in native encoding (PS3.5 8.1.1). */
+export function nativeFrameBytes(info: ImageInfo): number {
+  return info.rows * info.columns * info.samplesPerPixel * (info.bitsAllocated / 8);
+}
+
+/** Colour-by-plane (RR…GG…BB…) to colour-by-pixel (RGBRGB…). */
+export function interleavePlanes<T extends SampleArray>(planar: T, pixels: number): T {
+  const out = new (planar.constructor as new (n: number) => T)(planar.length);
+  for (let s = 0; s < 3; s++) {
+    const base = s * pixels;
+    for (let i = 0; i < pixels; i++) out[i * 3 + s] = planar[base + i];
+  }
+  return out;
+}
+
+function makeNative(bigEndian: boolean): FrameDecoder {
+  return {
+    name: bigEndian ? 'native-big-endian' : 'native',
+    lossy: false,
+    async decode(frame: Uint8Array, info: ImageInfo): Promise<SampleArray> {
+      const expected = nativeFrameBytes(info);
+      if (frame.length < expected) {
+        throw new DicomError('TRUNCATED', `pixel data holds ${frame.length} bytes for a frame of ${expected} (${info.rows}×${info.columns}×${info.samplesPerPixel}, ${info.bitsAllocated}-bit)`);
+      }
+      const bytesPer = info.bitsAllocated / 8;
+      const count = info.rows * info.columns * info.samplesPerPixel;
+      // Copy into an aligned buffer: the frame may start at an odd offset inside the file.
+      const copy = new Uint8Array(count * bytesPer);
+      copy.set(frame.subarray(0, count * bytesPer));
+      if (bigEndian && bytesPer > 1) {
+        for (let i = 0; i < copy.length; i += bytesPer) copy.subarray(i, i + bytesPer).reverse();
+      }
+      let samples: SampleArray = bytesPer === 1 ? copy : bytesPer === 2 ? new Uint16Array(copy.buffer) : new Uint32Array(copy.buffer);
+      if (info.samplesPerPixel === 3 && info.planarConfiguration === 1) samples = interleavePlanes(samples, info.rows * info.columns);
+      return samples;
+    },
+  };
+}
+
+/** Little-endian native decoder (implicit, explicit, deflated). */
+export const nativeLittleEndian = makeNative(false);
+/** Explicit VR big endian (retired, still met in archives). */
+export const nativeBigEndian = makeNative(true);

@@ -1,0 +1,137 @@
+/**
+ * The Image Pixel module (PS3.3 C.7.6.3) and the attributes that turn stored values into pictures
+ * (Modality LUT C.11.1, VOI LUT C.11.2, Image Plane C.7.6.2), read once and validated at the boundary.
+ */
+import type { DataSet } from 'dicom-parser';
+import { DicomError } from './errors';
+import type { DicomFile } from './parse';
+
+/** Geometry and pixel format of one image (all frames share it). */
+export interface ImageInfo {
+  transferSyntaxUID: string;
+  rows: number;
+  columns: number;
+  frames: number;
+  samplesPerPixel: number;
+  /** PS3.3 C.7.6.3.1.3: 0 = colour-by-pixel (RGBRGB…), 1 = colour-by-plane (RR…GG…BB…). */
+  planarConfiguration: number;
+  photometricInterpretation: string;
+  bitsAllocated: number;
+  bitsStored: number;
+  highBit: number;
+  /** 0 unsigned, 1 two's complement. */
+  pixelRepresentation: number;
+  rescaleSlope: number;
+  rescaleIntercept: number;
+  rescaleType?: string;
+  /** First VOI window in the file (C.11.2.1.2), when present. */
+  windowCenter?: number;
+  windowWidth?: number;
+  /** VOI LUT Function (C.11.2.1.3): LINEAR (default), LINEAR_EXACT or SIGMOID. */
+  voiLutFunction: string;
+  /** Pixel Padding Value / Range Limit (C.7.5.1.1.2), in stored-value space. */
+  pixelPaddingValue?: number;
+  pixelPaddingRangeLimit?: number;
+  modality?: string;
+  sopInstanceUID?: string;
+  seriesInstanceUID?: string;
+  studyInstanceUID?: string;
+  instanceNumber?: number;
+  imagePositionPatient?: [number, number, number];
+  imageOrientationPatient?: [number, number, number, number, number, number];
+  /** Row spacing, column spacing in mm (C.7.6.2.1.1 order: between rows, between columns). */
+  pixelSpacing?: [number, number];
+  sliceThickness?: number;
+}
+
+/** A binary numeric attribute (US, SS, UL); implicit VR files carry no VR, so US is the default. */
+function num(ds: DataSet, tag: string, index = 0): number | undefined {
+  const el = ds.elements[tag];
+  if (!el || el.length === 0) return undefined;
+  const v = el.vr === 'SS' ? ds.int16(tag, index) : el.vr === 'UL' ? ds.uint32(tag, index) : ds.uint16(tag, index);
+  return v === undefined || Number.isNaN(v) ? undefined : v;
+}
+
+/** A multi-valued decimal string (DS/IS), all `count` values finite, else undefined. */
+function numbers(ds: DataSet, tag: string, count: number): number[] | undefined {
+  const out: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const v = ds.floatString(tag, i);
+    if (v === undefined || !Number.isFinite(v)) return undefined;
+    out.push(v);
+  }
+  return out;
+}
+
+function decimal(ds: DataSet, tag: string): number | undefined {
+  const v = ds.floatString(tag, 0);
+  return v === undefined || !Number.isFinite(v) ? undefined : v;
+}
+
+function text(ds: DataSet, tag: string): string | undefined {
+  const s = ds.string(tag);
+  return s === undefined ? undefined : s.replace(/\0/g, '').trim() || undefined;
+}
+
+/** Read and validate the image attributes. Throws NO_PIXEL_DATA / UNSUPPORTED_PIXEL_FORMAT / MALFORMED. */
+export function readImageInfo(file: DicomFile, fileName?: string): ImageInfo {
+  const ds = file.dataSet;
+  if (!ds.elements.x7fe00010 && !ds.elements.x7fe00008 && !ds.elements.x7fe00009) {
+    throw new DicomError('NO_PIXEL_DATA', 'no Pixel Data (7FE0,0010): not an image', fileName);
+  }
+  const rows = num(ds, 'x00280010');
+  const columns = num(ds, 'x00280011');
+  const bitsAllocated = num(ds, 'x00280100');
+  if (!rows || !columns) throw new DicomError('MALFORMED', `Rows/Columns missing or zero (${rows ?? '-'}×${columns ?? '-'})`, fileName);
+  if (!bitsAllocated) throw new DicomError('MALFORMED', 'Bits Allocated (0028,0100) missing', fileName);
+  if (![8, 16, 32].includes(bitsAllocated)) {
+    throw new DicomError('UNSUPPORTED_PIXEL_FORMAT', `Bits Allocated ${bitsAllocated} is not supported (8, 16 or 32)`, fileName);
+  }
+  const bitsStored = num(ds, 'x00280101') ?? bitsAllocated;
+  if (bitsStored < 1 || bitsStored > bitsAllocated) throw new DicomError('MALFORMED', `Bits Stored ${bitsStored} outside 1…${bitsAllocated}`, fileName);
+  const highBit = num(ds, 'x00280102') ?? bitsStored - 1;
+  if (highBit < bitsStored - 1 || highBit >= bitsAllocated) throw new DicomError('MALFORMED', `High Bit ${highBit} inconsistent with Bits Stored ${bitsStored}/Allocated ${bitsAllocated}`, fileName);
+  const samplesPerPixel = num(ds, 'x00280002') ?? 1;
+  if (samplesPerPixel !== 1 && samplesPerPixel !== 3) throw new DicomError('UNSUPPORTED_PIXEL_FORMAT', `Samples per Pixel ${samplesPerPixel} is not supported (1 or 3)`, fileName);
+  const photometricInterpretation = text(ds, 'x00280004') ?? (samplesPerPixel === 3 ? 'RGB' : 'MONOCHROME2');
+  if (photometricInterpretation === 'PALETTE COLOR') throw new DicomError('UNSUPPORTED_PIXEL_FORMAT', 'PALETTE COLOR images are not supported yet', fileName);
+  const frames = Math.max(1, Math.trunc(decimal(ds, 'x00280008') ?? 1));
+  const pixelRepresentation = num(ds, 'x00280103') ?? 0;
+  const slope = decimal(ds, 'x00281053');
+  const intercept = decimal(ds, 'x00281052');
+  const wc = decimal(ds, 'x00281050');
+  const ww = decimal(ds, 'x00281051');
+  const toStored = (v: number | undefined) => {
+    if (v === undefined) return undefined;
+    // In implicit VR files dicom-parser reads US/SS as unsigned; padding follows Pixel Representation.
+    return pixelRepresentation === 1 && v > 0x7fff && bitsAllocated <= 16 ? v - 0x10000 : v;
+  };
+  const ipp = numbers(ds, 'x00200032', 3);
+  const iop = numbers(ds, 'x00200037', 6);
+  const spacing = numbers(ds, 'x00280030', 2);
+  const instance = decimal(ds, 'x00200013');
+  return {
+    transferSyntaxUID: file.transferSyntaxUID,
+    rows, columns, frames, samplesPerPixel,
+    planarConfiguration: num(ds, 'x00280006') ?? 0,
+    photometricInterpretation,
+    bitsAllocated, bitsStored, highBit, pixelRepresentation,
+    rescaleSlope: slope !== undefined && slope !== 0 ? slope : 1,
+    rescaleIntercept: intercept ?? 0,
+    rescaleType: text(ds, 'x00281054'),
+    windowCenter: ww !== undefined && ww > 0 ? wc : undefined,
+    windowWidth: wc !== undefined && ww !== undefined && ww > 0 ? ww : undefined,
+    voiLutFunction: (text(ds, 'x00281056') ?? 'LINEAR').toUpperCase(),
+    pixelPaddingValue: toStored(num(ds, 'x00280120')),
+    pixelPaddingRangeLimit: toStored(num(ds, 'x00280121')),
+    modality: text(ds, 'x00080060'),
+    sopInstanceUID: text(ds, 'x00080018'),
+    seriesInstanceUID: text(ds, 'x0020000e'),
+    studyInstanceUID: text(ds, 'x0020000d'),
+    instanceNumber: instance !== undefined ? Math.trunc(instance) : undefined,
+    imagePositionPatient: ipp as ImageInfo['imagePositionPatient'],
+    imageOrientationPatient: iop as ImageInfo['imageOrientationPatient'],
+    pixelSpacing: spacing as ImageInfo['pixelSpacing'],
+    sliceThickness: decimal(ds, 'x00180050'),
+  };
+}

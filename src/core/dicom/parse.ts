@@ -1,0 +1,131 @@
+/**
+ * Part 10 parsing over dicom-parser, hardened: files without preamble/meta (raw data sets in implicit or
+ * explicit VR little endian), deflated data sets inflated with node's zlib, and every element checked to
+ * lie inside the file. Whatever dicom-parser throws (strings, plain objects) becomes a {@link DicomError}.
+ */
+import * as dicomParser from 'dicom-parser';
+import { inflateRawSync } from 'node:zlib';
+import { DicomError, describeThrown } from './errors';
+import { TS } from './uids';
+
+/** A parsed DICOM file: dicom-parser's data set plus what we learned while reading it. */
+export interface DicomFile {
+  /** dicom-parser data set (elements keyed `xggggeeee`). */
+  readonly dataSet: dicomParser.DataSet;
+  /** The transfer syntax the data set is encoded in (from the meta header, or detected). */
+  readonly transferSyntaxUID: string;
+  /** False for raw data sets with no 128-byte preamble and no "DICM" prefix. */
+  readonly hasPreamble: boolean;
+  /** Non-fatal oddities (dicom-parser warnings plus ours). */
+  readonly warnings: string[];
+}
+
+const VRS = new Set(['AE', 'AS', 'AT', 'CS', 'DA', 'DS', 'DT', 'FL', 'FD', 'IS', 'LO', 'LT', 'OB', 'OD', 'OF', 'OL', 'OV',
+  'OW', 'PN', 'SH', 'SL', 'SQ', 'SS', 'ST', 'SV', 'TM', 'UC', 'UI', 'UL', 'UN', 'UR', 'US', 'UT', 'UV']);
+
+function hasDicmPrefix(bytes: Uint8Array): boolean {
+  return bytes.length >= 132 && bytes[128] === 0x44 && bytes[129] === 0x49 && bytes[130] === 0x43 && bytes[131] === 0x4d;
+}
+
+/**
+ * PS3.10 7.1 requires the preamble, but older files are raw data sets (PS3.5 Annex A default: implicit VR
+ * little endian). Accept one only when it starts like a data set: an even group no later than 0x0008, so a
+ * PNG or random bytes renamed .dcm are rejected as NOT_DICOM instead of being parsed as noise.
+ */
+function detectRawSyntax(bytes: Uint8Array): string | undefined {
+  if (bytes.length < 8) return undefined;
+  const plausible = (group: number) => group % 2 === 0 && group <= 0x0008;
+  const explicit = VRS.has(String.fromCharCode(bytes[4], bytes[5]));
+  if (plausible(bytes[0] | (bytes[1] << 8))) return explicit ? TS.ExplicitVRLittleEndian : TS.ImplicitVRLittleEndian;
+  // Big endian raw data sets exist too (pydicom's no_meta.dcm); they are always explicit VR.
+  if (plausible((bytes[0] << 8) | bytes[1]) && explicit) return TS.ExplicitVRBigEndian;
+  return undefined;
+}
+
+/** Inflate a deflated data set (PS3.5 A.5: raw deflate after the meta header). */
+function inflater(byteArray: Uint8Array, position: number): Uint8Array {
+  let inflated: Buffer;
+  try {
+    inflated = inflateRawSync(byteArray.subarray(position));
+  } catch (err) {
+    throw new DicomError('MALFORMED', `deflated data set does not inflate (${describeThrown(err)})`, undefined, { cause: err });
+  }
+  const full = new Uint8Array(position + inflated.length);
+  full.set(byteArray.subarray(0, position), 0);
+  full.set(inflated, position);
+  return full;
+}
+
+function classify(message: string): 'TRUNCATED' | 'MALFORMED' {
+  return /past end|overread|beyond|end of buffer|not enough|exceed/i.test(message) ? 'TRUNCATED' : 'MALFORMED';
+}
+
+/**
+ * Every element, recursively, must lie inside its byte array; returns the first that does not. `skipTag` is
+ * the header-only stop tag, whose value was deliberately not read.
+ */
+function findOverrun(dataSet: dicomParser.DataSet, size: number, depth = 0, skipTag?: string): string | undefined {
+  if (depth > 64) return 'sequences nested more than 64 deep';
+  for (const [tag, el] of Object.entries(dataSet.elements)) {
+    if (el.length === undefined || el.dataOffset === undefined || tag === skipTag) continue;
+    if (el.length < 0 || el.dataOffset + el.length > size) {
+      return `element (${tag.slice(1, 5)},${tag.slice(5)}) declares ${el.length} bytes at offset ${el.dataOffset}, past the end of the data (${size} bytes)`;
+    }
+    for (const item of el.items ?? []) {
+      if (item.dataSet) {
+        const inner = findOverrun(item.dataSet, size, depth + 1);
+        if (inner) return inner;
+      }
+    }
+  }
+  return undefined;
+}
+
+/** Options for {@link parseDicom}. */
+export interface ParseOptions {
+  /**
+   * Stop at Pixel Data (7FE0,0010): its element is present (so readImageInfo sees an image) but its value is
+   * neither read nor checked, so `bytes` may be just the file's head. Pixels cannot be decoded from the result.
+   */
+  headerOnly?: boolean;
+}
+
+/** Parse a DICOM file's bytes. Throws {@link DicomError} (NOT_DICOM, TRUNCATED, MALFORMED). */
+export function parseDicom(bytes: Uint8Array, file?: string, options: ParseOptions = {}): DicomFile {
+  const untilTag = options.headerOnly ? 'x7fe00010' : undefined;
+  if (bytes.length === 0) throw new DicomError('NOT_DICOM', 'file is empty (0 bytes)', file);
+  // dicom-parser uses Buffer.copy on node when given a Buffer; a plain Uint8Array view keeps one path.
+  const byteArray = bytes instanceof Uint8Array && !Buffer.isBuffer(bytes) ? bytes : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const hasPreamble = hasDicmPrefix(byteArray);
+  let rawSyntax: string | undefined;
+  if (!hasPreamble) {
+    rawSyntax = detectRawSyntax(byteArray);
+    if (!rawSyntax) {
+      throw new DicomError('NOT_DICOM', bytes.length < 132
+        ? `not a DICOM file (${bytes.length} bytes, too short for a Part 10 header and not a data set)`
+        : 'not a DICOM file (no "DICM" prefix at byte 128 and no data set at byte 0)', file);
+    }
+  }
+  let dataSet: dicomParser.DataSet;
+  try {
+    dataSet = dicomParser.parseDicom(byteArray, {
+      ...(rawSyntax ? { TransferSyntaxUID: rawSyntax } : {}),
+      ...(untilTag ? { untilTag } : {}),
+      inflater,
+    } as dicomParser.ParseDicomOptions);
+  } catch (thrown) {
+    if (thrown instanceof DicomError) throw thrown.withFile(file ?? '');
+    const message = describeThrown(thrown).replace(/^dicomParser\.\w+:\s*/, '');
+    throw new DicomError(classify(message), message, file, { cause: thrown });
+  }
+  const transferSyntaxUID = (dataSet.string('x00020010') ?? rawSyntax ?? TS.ImplicitVRLittleEndian).replace(/\0/g, '').trim();
+  const size = dataSet.byteArray.length;
+  const overrun = findOverrun(dataSet, size, 0, untilTag);
+  if (overrun) throw new DicomError('TRUNCATED', overrun, file);
+  if (!hasPreamble && Object.keys(dataSet.elements).length < 2) {
+    throw new DicomError('NOT_DICOM', 'not a DICOM file (no "DICM" prefix and fewer than two elements)', file);
+  }
+  const warnings = [...(dataSet.warnings ?? [])];
+  if (!hasPreamble) warnings.push(`no Part 10 preamble/meta header; read as ${rawSyntax === TS.ImplicitVRLittleEndian ? 'implicit VR little endian' : rawSyntax === TS.ExplicitVRBigEndian ? 'explicit VR big endian' : 'explicit VR little endian'}`);
+  return { dataSet, transferSyntaxUID, hasPreamble, warnings };
+}

@@ -1,0 +1,100 @@
+/**
+ * From a parsed file to stored values of one frame: pick the frame's bytes (native slice or encapsulated
+ * fragments), decode with the table's decoder, then apply Bits Stored / High Bit / Pixel Representation
+ * (PS3.5 8.1.1: bits outside Bits Stored are not part of the value; two's complement when signed).
+ */
+import * as dicomParser from 'dicom-parser';
+import { DicomError, describeThrown } from './errors';
+import type { ImageInfo } from './image';
+import type { DicomFile } from './parse';
+import { decoderFor } from './decode/index';
+import { nativeFrameBytes } from './decode/native';
+import type { SampleArray } from './decode/types';
+import { isNativeSyntax } from './uids';
+
+/** Stored values of one frame after masking and sign extension; colour interleaved. */
+export type StoredPixels = Uint8Array | Int8Array | Uint16Array | Int16Array | Uint32Array | Int32Array;
+
+/** The bytes of frame `index` (0-based): a slice of native pixel data, or the frame's joined fragments. */
+export function frameBytes(file: DicomFile, info: ImageInfo, index: number): Uint8Array {
+  if (!Number.isInteger(index) || index < 0 || index >= info.frames) {
+    throw new DicomError('BAD_FRAME', `frame ${index} out of range (the file has ${info.frames} frame${info.frames === 1 ? '' : 's'}, numbered from 0)`);
+  }
+  const ds = file.dataSet;
+  const el = ds.elements.x7fe00010;
+  if (!el) throw new DicomError('NO_PIXEL_DATA', 'no Pixel Data (7FE0,0010) (float/double pixel data is not supported)');
+  if (isNativeSyntax(info.transferSyntaxUID)) {
+    const size = nativeFrameBytes(info);
+    const start = el.dataOffset + index * size;
+    if (start + size > el.dataOffset + el.length || start + size > ds.byteArray.length) {
+      throw new DicomError('TRUNCATED', `pixel data holds ${el.length} bytes, frame ${index} needs bytes ${index * size}…${(index + 1) * size}`);
+    }
+    return ds.byteArray.subarray(start, start + size);
+  }
+  if (!el.encapsulatedPixelData || !el.fragments) {
+    throw new DicomError('MALFORMED', `transfer syntax ${info.transferSyntaxUID} is compressed but Pixel Data is not encapsulated`);
+  }
+  if (el.fragments.length === 0) throw new DicomError('NO_PIXEL_DATA', 'encapsulated Pixel Data has no fragments');
+  try {
+    if (info.frames === 1) {
+      return dicomParser.readEncapsulatedPixelDataFromFragments(ds, el, 0, el.fragments.length) as Uint8Array;
+    }
+    if (el.basicOffsetTable && el.basicOffsetTable.length > 0) {
+      return dicomParser.readEncapsulatedImageFrame(ds, el, index) as Uint8Array;
+    }
+    // PS3.5 A.4: without a Basic Offset Table, one fragment per frame is the common (and only unambiguous
+    // generic) case; JPEG frames can be found by their SOI markers.
+    if (el.fragments.length === info.frames) {
+      return dicomParser.readEncapsulatedPixelDataFromFragments(ds, el, index, 1) as Uint8Array;
+    }
+    const table = dicomParser.createJPEGBasicOffsetTable(ds, el);
+    return dicomParser.readEncapsulatedImageFrame(ds, el, index, table) as Uint8Array;
+  } catch (thrown) {
+    throw new DicomError('MALFORMED', `cannot read frame ${index} from encapsulated pixel data: ${describeThrown(thrown).replace(/^dicomParser\.\w+:\s*/, '')}`, undefined, { cause: thrown });
+  }
+}
+
+/**
+ * Mask each sample to Bits Stored (after shifting down when High Bit + 1 > Bits Stored) and sign-extend
+ * when Pixel Representation is 1. Returns the narrowest typed array that holds the values.
+ */
+export function finishSamples(samples: SampleArray, info: ImageInfo): StoredPixels {
+  const { bitsStored, highBit, pixelRepresentation, bitsAllocated } = info;
+  const shift = highBit + 1 - bitsStored;
+  const signed = pixelRepresentation === 1;
+  const width = bitsAllocated <= 8 && bitsStored <= 8 ? 8 : bitsAllocated <= 16 ? 16 : 32;
+  const out: StoredPixels = width === 8 ? (signed ? new Int8Array(samples.length) : new Uint8Array(samples.length))
+    : width === 16 ? (signed ? new Int16Array(samples.length) : new Uint16Array(samples.length))
+      : (signed ? new Int32Array(samples.length) : new Uint32Array(samples.length));
+  if (bitsStored === 32) {
+    for (let i = 0; i < samples.length; i++) out[i] = samples[i];
+    return out;
+  }
+  const mask = (1 << bitsStored) - 1; // bitsStored ≤ 31 here, so 32-bit integer arithmetic is exact
+  const up = 32 - bitsStored;
+  if (signed) {
+    // Shift the sign bit of the stored value into bit 31, then arithmetic-shift back (sign extension).
+    for (let i = 0; i < samples.length; i++) out[i] = (((samples[i] >>> shift) & mask) << up) >> up;
+  } else {
+    for (let i = 0; i < samples.length; i++) out[i] = (samples[i] >>> shift) & mask;
+  }
+  return out;
+}
+
+/** Decode frame `index` of a parsed file into stored values. */
+export async function decodeFrame(file: DicomFile, info: ImageInfo, index = 0): Promise<StoredPixels> {
+  const decoder = decoderFor(info.transferSyntaxUID);
+  const bytes = frameBytes(file, info, index);
+  let samples: SampleArray;
+  try {
+    samples = await decoder.decode(bytes, info);
+  } catch (thrown) {
+    if (thrown instanceof DicomError) throw thrown;
+    throw new DicomError('DECODE_FAILED', `${decoder.name} decoder failed on frame ${index}: ${describeThrown(thrown)}`, undefined, { cause: thrown });
+  }
+  const expected = info.rows * info.columns * info.samplesPerPixel;
+  if (samples.length < expected) {
+    throw new DicomError('DECODE_FAILED', `${decoder.name} decoder returned ${samples.length} samples, expected ${expected} (${info.rows}×${info.columns}×${info.samplesPerPixel})`);
+  }
+  return finishSamples(samples.length === expected ? samples : samples.subarray(0, expected), info);
+}

@@ -1,0 +1,41 @@
+/**
+ * A windowed slice as 8-bit grey and as PNG (sharp). Shared by `dicom-ml render` and anything else that
+ * needs a picture of a slice; the webview draws with the same VOI function (voi.ts).
+ */
+import type { ImageInfo } from './image';
+import { paddingMask, voiFunction } from './lut';
+import type { StoredPixels } from './pixels';
+import { windowToGray8, type Window } from './voi';
+
+/** A rendered slice: rows×columns bytes (grey) or rows×columns×3 (RGB input passes through). */
+export interface Gray8Image {
+  width: number;
+  height: number;
+  channels: 1 | 3;
+  data: Uint8Array;
+}
+
+/**
+ * Window modality values for display: the file's VOI function, MONOCHROME1 inverted, padding pixels black.
+ * `modality`: rows×columns Float32 (monochrome). Colour images pass through unwindowed (scaled down to 8 bits).
+ */
+export function renderSlice(modality: Float32Array, stored: StoredPixels, info: ImageInfo, win: Window): Gray8Image {
+  const width = info.columns;
+  const height = info.rows;
+  if (info.samplesPerPixel === 3) {
+    const data = new Uint8Array(modality.length);
+    const shift = Math.max(0, info.bitsStored - 8);
+    for (let i = 0; i < data.length; i++) data[i] = Math.max(0, Math.min(255, stored[i] >> shift));
+    return { width, height, channels: 3, data };
+  }
+  const data = windowToGray8(modality, win, { fn: voiFunction(info), invert: info.photometricInterpretation === 'MONOCHROME1' });
+  const pad = paddingMask(stored, info);
+  if (pad) for (let i = 0; i < pad.length; i++) if (pad[i]) data[i] = 0;
+  return { width, height, channels: 1, data };
+}
+
+/** Encode as PNG with sharp (loaded lazily: it is a native addon and slows CLI start-up). */
+export async function encodePng(image: Gray8Image): Promise<Buffer> {
+  const { default: sharp } = await import('sharp');
+  return sharp(image.data, { raw: { width: image.width, height: image.height, channels: image.channels } }).png().toBuffer();
+}
