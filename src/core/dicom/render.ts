@@ -37,5 +37,7 @@ export function renderSlice(modality: Float32Array, stored: StoredPixels, info: 
 /** Encode as PNG with sharp (loaded lazily: it is a native addon and slows CLI start-up). */
 export async function encodePng(image: Gray8Image): Promise<Buffer> {
   const { default: sharp } = await import('sharp');
-  return sharp(image.data, { raw: { width: image.width, height: image.height, channels: image.channels } }).png().toBuffer();
+  const pipeline = sharp(image.data, { raw: { width: image.width, height: image.height, channels: image.channels } });
+  // Without 'b-w' sharp writes a 3-channel sRGB PNG; a grey slice stays an 8-bit grey PNG.
+  return (image.channels === 1 ? pipeline.toColourspace('b-w') : pipeline).png().toBuffer();
 }

@@ -1,4 +1,29 @@
+/**
+ * JPEG 2000 (PS3.5 A.4.4: 1.2.840.10008.1.2.4.90 lossless only, .91 lossless or lossy) with OpenJPEG
+ * (@cornerstonejs/codec-openjpeg). OpenJPEG undoes the codestream's own multi-component transform
+ * (RCT/ICT, PS3.5 8.2.4), so colour comes out as RGB, interleaved. Signed components come back as
+ * two's complement words; `finishSamples` keeps the Bits Stored pattern either way.
+ */
 import { DicomError } from '../errors';
-import type { FrameDecoder } from './types';
-// Placeholder until the JPEG 2000 decoder lands.
-export const jpeg2000: FrameDecoder = { name: 'jpeg2000', lossy: true, async decode() { throw new DicomError('UNSUPPORTED_TRANSFER_SYNTAX', 'JPEG 2000 decoding not built yet'); } };
+import type { ImageInfo } from '../image';
+import type { FrameDecoder, SampleArray } from './types';
+import { checkGeometry, copySamples, lazyCodec, runDecoder } from './wasm';
+
+const openjpeg = lazyCodec('OpenJPEG', () => import('@cornerstonejs/codec-openjpeg/decodewasmjs'));
+
+/** Decoder for both JPEG 2000 transfer syntaxes. */
+export const jpeg2000: FrameDecoder = {
+  name: 'jpeg2000',
+  lossy: true,
+  async decode(frame: Uint8Array, info: ImageInfo): Promise<SampleArray> {
+    const codec = await openjpeg();
+    return runDecoder('OpenJPEG', new codec.J2KDecoder(), frame, (decoder) => {
+      const fi = decoder.getFrameInfo();
+      checkGeometry('OpenJPEG', fi, info);
+      if (fi.bitsPerSample > info.bitsAllocated) {
+        throw new DicomError('DECODE_FAILED', `OpenJPEG: the codestream has ${fi.bitsPerSample}-bit samples but Bits Allocated is ${info.bitsAllocated}`);
+      }
+      return copySamples(decoder.getDecodedBuffer(), fi.bitsPerSample, info.rows * info.columns * info.samplesPerPixel, 'OpenJPEG');
+    });
+  },
+};
