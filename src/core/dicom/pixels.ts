@@ -63,6 +63,13 @@ export function finishSamples(samples: SampleArray, info: ImageInfo): StoredPixe
   const shift = highBit + 1 - bitsStored;
   const signed = pixelRepresentation === 1;
   const width = bitsAllocated <= 8 && bitsStored <= 8 ? 8 : bitsAllocated <= 16 ? 16 : 32;
+  if (shift === 0 && bitsStored === width && samples.BYTES_PER_ELEMENT * 8 === width) {
+    // Nothing to mask: reinterpret the same bytes with the right signedness, no copy.
+    const { buffer, byteOffset, length } = samples;
+    if (width === 8) return signed ? new Int8Array(buffer, byteOffset, length) : new Uint8Array(buffer, byteOffset, length);
+    if (width === 16) return signed ? new Int16Array(buffer, byteOffset, length) : new Uint16Array(buffer, byteOffset, length);
+    return signed ? new Int32Array(buffer, byteOffset, length) : new Uint32Array(buffer, byteOffset, length);
+  }
   const out: StoredPixels = width === 8 ? (signed ? new Int8Array(samples.length) : new Uint8Array(samples.length))
     : width === 16 ? (signed ? new Int16Array(samples.length) : new Uint16Array(samples.length))
       : (signed ? new Int32Array(samples.length) : new Uint32Array(samples.length));

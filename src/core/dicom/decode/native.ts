@@ -35,8 +35,21 @@ function makeNative(bigEndian: boolean): FrameDecoder {
       // Copy into an aligned buffer: the frame may start at an odd offset inside the file.
       const copy = new Uint8Array(count * bytesPer);
       copy.set(frame.subarray(0, count * bytesPer));
-      if (bigEndian && bytesPer > 1) {
-        for (let i = 0; i < copy.length; i += bytesPer) copy.subarray(i, i + bytesPer).reverse();
+      if (bigEndian && bytesPer === 2) {
+        for (let i = 0; i < copy.length; i += 2) {
+          const t = copy[i];
+          copy[i] = copy[i + 1];
+          copy[i + 1] = t;
+        }
+      } else if (bigEndian && bytesPer === 4) {
+        for (let i = 0; i < copy.length; i += 4) {
+          let t = copy[i];
+          copy[i] = copy[i + 3];
+          copy[i + 3] = t;
+          t = copy[i + 1];
+          copy[i + 1] = copy[i + 2];
+          copy[i + 2] = t;
+        }
       }
       let samples: SampleArray = bytesPer === 1 ? copy : bytesPer === 2 ? new Uint16Array(copy.buffer) : new Uint32Array(copy.buffer);
       if (info.samplesPerPixel === 3 && info.planarConfiguration === 1) samples = interleavePlanes(samples, info.rows * info.columns);
