@@ -55,12 +55,16 @@ def main(out):
             img.header.set_zooms(np.abs(np.diag(aff)[: data.ndim]) if data.ndim <= 3 else list(np.abs(np.diag(aff)[:3])) + [1] * (data.ndim - 3))
         path = out / f'{name}{ext}'
         nib.save(img, path)
-        if slope is not None:
-            # nibabel's writer resets scl_slope/scl_inter for data it stores unscaled, so patch the header
-            # fields (float32 at bytes 112 and 116, nifti1.h) in place; nibabel then reads them back.
+        if slope is not None or form == 'none':
+            # nibabel's writer resets scl_slope/scl_inter for data it stores unscaled, and writes an sform
+            # (its centred base affine) when an image has neither code; patch those header fields in place
+            # (nifti1.h: float32 scl_slope/scl_inter at 112/116, int16 qform_code/sform_code at 252/254).
             assert ext == '.nii'
             raw = bytearray(path.read_bytes())
-            raw[112:120] = struct.pack(endian + 'ff', slope, inter)
+            if slope is not None:
+                raw[112:120] = struct.pack(endian + 'ff', slope, inter)
+            if form == 'none':
+                raw[252:256] = struct.pack(endian + 'hh', 0, 0)
             path.write_bytes(bytes(raw))
         back = nib.load(path)
         expected = np.asarray(back.get_fdata(dtype=np.float64))

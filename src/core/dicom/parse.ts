@@ -57,7 +57,17 @@ function inflater(byteArray: Uint8Array, position: number): Uint8Array {
 }
 
 function classify(message: string): 'TRUNCATED' | 'MALFORMED' {
-  return /past end|overread|beyond|end of buffer|not enough|exceed/i.test(message) ? 'TRUNCATED' : 'MALFORMED';
+  // "buffer overrun" (parseDicomDataSet*) and the byteStream's "'position' cannot be greater than or equal to
+  // 'byteArray' length" are what dicom-parser says when an element runs past the end of a cut file.
+  return /past end|overread|overrun|beyond|end of buffer|not enough|exceed|'byteArray' length/i.test(message) ? 'TRUNCATED' : 'MALFORMED';
+}
+
+/** PS3.10 7.1: with a preamble, (0002,0000) UL at byte 132 gives the meta header's length; is the file shorter? */
+function metaTruncated(bytes: Uint8Array): string | undefined {
+  if (bytes.length < 144) return `file ends inside the File Meta Information (${bytes.length} bytes)`;
+  const isGroupLength = bytes[132] === 0x02 && bytes[133] === 0 && bytes[134] === 0 && bytes[135] === 0 && bytes[136] === 0x55 && bytes[137] === 0x4c;
+  const needed = 144 + (bytes[140] | (bytes[141] << 8) | (bytes[142] << 16)) + bytes[143] * 0x1000000;
+  return isGroupLength && bytes.length < needed ? `file ends inside the File Meta Information (${bytes.length} bytes, its group length needs ${needed})` : undefined;
 }
 
 /**
@@ -115,8 +125,11 @@ export function parseDicom(bytes: Uint8Array, file?: string, options: ParseOptio
     } as dicomParser.ParseDicomOptions);
   } catch (thrown) {
     if (thrown instanceof DicomError) throw thrown.withFile(file ?? '');
-    const message = describeThrown(thrown).replace(/^dicomParser\.\w+:\s*/, '');
-    throw new DicomError(classify(message), message, file, { cause: thrown });
+    const message = describeThrown(thrown).replace(/^\w+[.:]\w+:\s*/, ''); // drop dicom-parser's "module.function:"
+    const meta = hasPreamble ? metaTruncated(byteArray) : undefined;
+    if (meta) throw new DicomError('TRUNCATED', meta, file, { cause: thrown });
+    const code = classify(message);
+    throw new DicomError(code, code === 'TRUNCATED' ? `file ends early: ${message}` : message, file, { cause: thrown });
   }
   const transferSyntaxUID = (dataSet.string('x00020010') ?? rawSyntax ?? TS.ImplicitVRLittleEndian).replace(/\0/g, '').trim();
   const size = dataSet.byteArray.length;
@@ -126,6 +139,10 @@ export function parseDicom(bytes: Uint8Array, file?: string, options: ParseOptio
     throw new DicomError('NOT_DICOM', 'not a DICOM file (no "DICM" prefix and fewer than two elements)', file);
   }
   const warnings = [...(dataSet.warnings ?? [])];
+  // PS3.5 7.5.2: an undefined-length item or sequence must end with its delimiter; one that runs to the end of
+  // the file has swallowed everything after it (often Pixel Data), so say that rather than "no Pixel Data".
+  const unclosed = warnings.find((w) => /^eof encountered before finding (item|sequence) delimit/.test(w));
+  if (unclosed) throw new DicomError('MALFORMED', `a sequence of undefined length is never closed: ${unclosed.replace(/^eof/, 'end of file')}`, file);
   if (!hasPreamble) warnings.push(`no Part 10 preamble/meta header; read as ${rawSyntax === TS.ImplicitVRLittleEndian ? 'implicit VR little endian' : rawSyntax === TS.ExplicitVRBigEndian ? 'explicit VR big endian' : 'explicit VR little endian'}`);
   return { dataSet, transferSyntaxUID, hasPreamble, warnings };
 }

@@ -44,7 +44,10 @@ export interface Series {
   modality?: string;
   /** Files in order; multi-frame files keep their frames together, in stored order. */
   entries: SeriesEntry[];
-  /** Every frame of every entry, in order. */
+  /**
+   * Every frame of every entry, in order. Frames of a multi-frame file share the file's position (per-frame
+   * functional groups of enhanced multi-frame objects are not read).
+   */
   slices: SeriesSlice[];
   orderedBy: SeriesOrder;
   /** Unit slice normal (row cosines × column cosines, PS3.3 C.7.6.2.1.1), from the most common orientation. */
@@ -263,12 +266,11 @@ export async function scanSeries(dir: string, options: ScanOptions = {}): Promis
     const code = (err as NodeJS.ErrnoException).code;
     throw new DicomError('IO', code === 'ENOENT' ? 'no such folder' : code === 'ENOTDIR' ? 'not a folder' : describeThrown(err), dir, { cause: err });
   }
-  const results = await mapLimit(paths, concurrency, async (path) => {
+  const results = await mapLimit(paths, concurrency, async (path): Promise<{ path: string; info: ImageInfo } | { skipped: SkippedFile }> => {
     try {
       return { path, info: await readInfo(path) };
     } catch (err) {
-      const code: DicomErrorCode = err instanceof DicomError ? err.code : 'IO';
-      return { path, skipped: { path, reason: describeThrown(err), code } };
+      return { skipped: { path, reason: describeThrown(err), code: err instanceof DicomError ? err.code : 'IO' } };
     }
   });
   const groups = new Map<string, SeriesEntry[]>();
