@@ -25,9 +25,10 @@ export const DECODERS: ReadonlyMap<string, FrameDecoder> = new Map<string, Frame
   [TS.JPEGExtended12Bit, jpegExtended],
   [TS.JPEGLosslessP14, jpegLossless],
   [TS.JPEGLosslessSV1, jpegLossless],
-  [TS.JPEGLSLossless, jpegLs],
+  // One codec, two syntaxes: the lossless UIDs promise exact values, so their entries say lossy: false.
+  [TS.JPEGLSLossless, { ...jpegLs, lossy: false }],
   [TS.JPEGLSNearLossless, jpegLs],
-  [TS.JPEG2000Lossless, jpeg2000],
+  [TS.JPEG2000Lossless, { ...jpeg2000, lossy: false }],
   [TS.JPEG2000, jpeg2000],
 ]);
 

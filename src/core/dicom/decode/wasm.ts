@@ -8,6 +8,7 @@
  * external so that they are required from node_modules at run time and find their .wasm beside them.
  */
 import { DicomError } from '../errors';
+import type { ImageInfo } from '../image';
 import type { SampleArray } from './types';
 
 /** A factory as exported by the codec packages; the `default` property covers both module interops. */
@@ -81,4 +82,18 @@ export function checkGeometry(codec: string, got: { width: number; height: numbe
     throw new DicomError('DECODE_FAILED', `${codec}: the compressed frame is ${got.width}×${got.height} with ${got.componentCount} component(s), `
       + `but the DICOM attributes say ${info.columns}×${info.rows} with Samples per Pixel ${info.samplesPerPixel}`);
   }
+}
+
+/**
+ * Lossy JPEG-LS and JPEG 2000 codestreams are often coded at the container's precision (16) while Bits
+ * Stored is smaller (12): reconstruction error can then overshoot the stored range (4096 for a saturated
+ * 4095), and masking to Bits Stored (PS3.5 8.1.1) would wrap it to 0 — bright metal turning into air.
+ * For unsigned data from a lossy stream, saturate at the largest stored value instead. Lossless streams
+ * are left alone: their extra high bits are the file's own (garbage) bits, which masking rightly drops.
+ */
+export function saturateLossyOvershoot(samples: SampleArray, info: Pick<ImageInfo, 'bitsStored' | 'pixelRepresentation'>): SampleArray {
+  if (info.pixelRepresentation !== 0 || info.bitsStored >= 32) return samples;
+  const max = 2 ** info.bitsStored - 1;
+  for (let i = 0; i < samples.length; i++) if (samples[i] > max) samples[i] = max;
+  return samples;
 }
