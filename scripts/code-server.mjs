@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // code-server on demand: the real VS Code workbench (1.100.3) served to a browser, for `npm start` and the
 // E2E suite (ARCHITECTURE "Environment facts"). Desktop VS Code cannot be downloaded on our machines; code-server
-// can, from npm — but its install compiles five native modules (~300 MB), so it never enters the project's own
+// can, from npm — but its install compiles nine native modules (~300 MB), so it never enters the project's own
 // dependencies (a plain `npm ci` stays fast). It goes into `.cache/code-server/<version>/` (git-ignored) the first
 // time something needs it.
 //
@@ -17,9 +17,12 @@
 // Usage as a script:  node scripts/code-server.mjs install    (idempotent; prints where it is)
 //                     node scripts/code-server.mjs serve DIR  (serves DIR with the extension until Ctrl-C)
 // As a module: ensureCodeServer(), launchCodeServer({ testDir, workspace, ... }), checkPrerequisites().
+// Environment: DICOM_ML_CODE_SERVER_CACHE (install folder instead of .cache/code-server), DICOM_ML_NODEDIR (prefix
+// with include/node headers, default: this Node's prefix), DICOM_ML_CHROMIUM (browser, default /usr/bin/chromium).
 
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -27,7 +30,10 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 /** code-server 4.100.3 = VS Code 1.100.3, the newest release whose engines accept Node 20. */
 export const CODE_SERVER_VERSION = '4.100.3';
-/** Versions pinned by code-server 4.100.3's lib/vscode/npm-shrinkwrap.json and @vscode/ripgrep's postinstall. */
+/** The VS Code release that code-server version serves. */
+export const VSCODE_VERSION = '1.100.3';
+/** Pinned by code-server 4.100.3 (lib/vscode/npm-shrinkwrap.json) and @vscode/ripgrep 1.15.11 (lib/postinstall.js):
+ *  update them together with CODE_SERVER_VERSION, or the rg seed misses and the install tries GitHub. */
 const RIPGREP_PACKAGE_VERSION = '1.15.11';
 const RIPGREP_TAG = 'v13.0.0-10';
 
@@ -120,14 +126,19 @@ function run(cmd, args, opts = {}) {
  * Installs code-server into the cache if it is not there yet, and returns the path of its entry script.
  * Idempotent: a stamp file marks a complete install. Installs into a staging folder that is renamed into
  * place at the end, so an interrupted or concurrent install never leaves a half-installed server behind.
- * @param {{ log?: (line: string) => void, quiet?: boolean }} [opts] quiet: keep npm's output out of the terminal
- *   (it goes to `.cache/code-server/install.log`).
+ * @param {{ log?: (line: string) => void, quiet?: boolean }} [opts] quiet (default): show stage lines, not npm's
+ *   output (that goes to `.cache/code-server/install.log` either way).
  * @returns {Promise<string>} path of code-server's out/node/entry.js
  */
-export async function ensureCodeServer({ log = (l) => console.error(l), quiet = false } = {}) {
+export async function ensureCodeServer({ log = (l) => console.error(l), quiet = true } = {}) {
   if (isInstalled()) return ENTRY;
   checkPrerequisites();
   fs.mkdirSync(CACHE_ROOT, { recursive: true });
+  // Staging folders of installs that were killed half-way (an hour is far beyond a real install).
+  for (const name of fs.readdirSync(CACHE_ROOT)) {
+    const p = path.join(CACHE_ROOT, name);
+    if (name.startsWith(`${CODE_SERVER_VERSION}.partial-`) && Date.now() - fs.statSync(p).mtimeMs > 3_600_000) fs.rmSync(p, { recursive: true, force: true });
+  }
   const staging = fs.mkdtempSync(path.join(CACHE_ROOT, `${CODE_SERVER_VERSION}.partial-`));
   const tmpDir = path.join(CACHE_ROOT, 'tmp');
   fs.mkdirSync(tmpDir, { recursive: true });
@@ -135,18 +146,28 @@ export async function ensureCodeServer({ log = (l) => console.error(l), quiet = 
   // Its own package.json so npm does not walk up into the project's (and its allowScripts) — this is a separate tree.
   fs.writeFileSync(path.join(staging, 'package.json'), JSON.stringify({ name: 'dicom-ml-code-server-cache', private: true }, null, 2));
   const logFile = path.join(CACHE_ROOT, 'install.log');
-  log(`code-server ${CODE_SERVER_VERSION}: installing into ${path.relative(process.cwd(), INSTALL_DIR) || INSTALL_DIR} (first time only; compiles native modules, a few minutes)…`);
+  log(`code-server ${CODE_SERVER_VERSION}: installing into ${path.relative(process.cwd(), INSTALL_DIR) || INSTALL_DIR} (first time only; compiles native modules, 1–3 min; log ${logFile})`);
   const started = Date.now();
+  const seconds = () => Math.round((Date.now() - started) / 1000);
   const env = {
     ...process.env,
     TMPDIR: tmpDir,
+    // npm 11 warns "Unknown env config unsafe-perm" but still exports it to scripts, which is what
+    // code-server's postinstall.sh reads.
     npm_config_unsafe_perm: 'true',
     npm_config_yes: 'true',
     npm_config_nodedir: nodeDir(),
+    npm_config_foreground_scripts: 'true', // script output (node-gyp) into the log, for progress and for failures
     npm_config_audit: 'false',
     npm_config_fund: 'false',
     npm_config_update_notifier: 'false',
   };
+  // Progress: one line per stage seen in npm's output, instead of thousands of compiler lines.
+  const stages = [
+    [/^> code-server@[\d.]+ postinstall/, () => 'code-server postinstall: installing VS Code\'s server dependencies'],
+    [/^> (\S+)@\S+ (install|postinstall)$/, (m) => `${m[2]} script of ${m[1]}`],
+    [/Using cached download: .*ripgrep/, () => 'ripgrep: using the seeded Debian rg (no GitHub download)'],
+  ];
   const out = fs.openSync(logFile, 'w');
   const code = await new Promise((resolve) => {
     const child = spawn('npm', ['install', '--no-save', '--no-package-lock', `code-server@${CODE_SERVER_VERSION}`], {
@@ -154,11 +175,23 @@ export async function ensureCodeServer({ log = (l) => console.error(l), quiet = 
       env,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    const heartbeat = setInterval(() => log(`  … still installing (${Math.round((Date.now() - started) / 1000)} s; log: ${logFile})`), 30_000);
+    const heartbeat = setInterval(() => log(`  … still installing (${seconds()} s)`), 30_000);
+    let pending = '';
     for (const stream of [child.stdout, child.stderr]) {
       stream.on('data', (chunk) => {
         fs.writeSync(out, chunk);
         if (!quiet) process.stderr.write(chunk);
+        const lines = (pending + chunk.toString('utf8')).split('\n');
+        pending = lines.pop();
+        for (const line of lines) {
+          for (const [re, say] of stages) {
+            const m = re.exec(line);
+            if (m) {
+              if (quiet) log(`  ${seconds()} s: ${say(m)}`);
+              break;
+            }
+          }
+        }
       });
     }
     child.on('error', (err) => {
@@ -219,23 +252,23 @@ export function extensionFolderName(extensionPath = REPO_ROOT) {
 }
 
 /**
- * The URL that opens `workspace` and, when given, `file` in its default editor (VS Code web's `payload`
- * query parameter: `openFile` is read by BrowserWorkbenchEnvironmentService.filesToOpenOrCreate).
- * The file URI's authority must be the host:port the browser uses.
+ * The URL of the workbench with `workspace` open. (Files are opened with launchCodeServer's `openFile`, not with
+ * VS Code web's `payload=[["openFile", …]]` parameter: on a fresh browser profile that resolves the editor before
+ * remote extensions have registered their custom editors, so a .dcm would open as binary text.)
  */
-export function workbenchUrl({ host = '127.0.0.1', port, workspace, file }) {
-  const authority = `${host}:${port}`;
-  const params = new URLSearchParams({ folder: workspace });
-  if (file) params.set('payload', JSON.stringify([['openFile', `vscode-remote://${authority}${file}`]]));
-  return `http://${authority}/?${params}`;
+export function workbenchUrl({ host = '127.0.0.1', port, workspace }) {
+  return `http://${host}:${port}/?${new URLSearchParams({ folder: workspace })}`;
 }
 
 /**
  * Starts code-server on 127.0.0.1 with the extension at `extensionPath` symlinked into a fresh extensions dir,
  * all of its state (HOME, XDG_*, TMPDIR, user data, config) inside `testDir`. Resolves once it answers /healthz.
  * @param {{ testDir: string, workspace?: string, port?: number, extensionPath?: string,
- *           settings?: object, timeoutMs?: number, log?: (line: string) => void, inheritOutput?: boolean }} opts
- * @returns {Promise<{ url: string, port: number, pid: number, logFile: string, stop: () => Promise<void> }>}
+ *           settings?: object, timeoutMs?: number, log?: (line: string) => void }} opts settings: user settings
+ *   for a new profile (merged over quiet defaults); timeoutMs: how long to wait for /healthz.
+ * @returns {Promise<{ url: string, port: number, pid: number, logFile: string, stop: () => Promise<void>,
+ *   openFile: (file: string, opts?: { timeoutMs?: number, signal?: AbortSignal }) => Promise<boolean>,
+ *   done: Promise<{ code: number | null, signal: string | null }> }>} done resolves when the server exits.
  */
 export async function launchCodeServer({
   testDir,
@@ -245,7 +278,6 @@ export async function launchCodeServer({
   settings = {},
   timeoutMs = 60_000,
   log = () => {},
-  inheritOutput = false,
 }) {
   const entry = await ensureCodeServer({ log });
   testDir = path.resolve(testDir);
@@ -275,10 +307,15 @@ export async function launchCodeServer({
     'update.mode': 'none',
     'chat.disableAIFeatures': true,
     'chat.commandCenter.enabled': false,
+    'git.openRepositoryInParentFolders': 'never', // the demo and test folders sit inside this repository
     ...settings,
   };
-  fs.mkdirSync(path.join(dirs.userData, 'User'), { recursive: true });
-  fs.writeFileSync(path.join(dirs.userData, 'User', 'settings.json'), JSON.stringify(userSettings, null, 2));
+  // Written only into a new profile: `npm start` keeps the user's own changes between runs (tests start fresh).
+  const settingsFile = path.join(dirs.userData, 'User', 'settings.json');
+  if (!fs.existsSync(settingsFile)) {
+    fs.mkdirSync(path.dirname(settingsFile), { recursive: true });
+    fs.writeFileSync(settingsFile, JSON.stringify(userSettings, null, 2));
+  }
 
   port = await freePort(port);
   const configFile = path.join(testDir, 'config.yaml');
@@ -311,12 +348,29 @@ export async function launchCodeServer({
     env,
     cwd: testDir,
     detached: true,
-    stdio: ['ignore', inheritOutput ? 'inherit' : out, inheritOutput ? 'inherit' : out],
+    stdio: ['ignore', out, out],
   });
   fs.closeSync(out);
+  // The pid lets a supervisor (scripts/e2e.mjs) end this server's group if our process is killed outright.
+  const pidFile = path.join(testDir, 'code-server.pid');
+  fs.writeFileSync(pidFile, String(child.pid));
   let exited = null;
+  let resolveDone;
+  const done = new Promise((resolve) => (resolveDone = resolve));
+  // If this process ends without stop() (an uncaught error, process.exit), take the server down with it.
+  const killOnExit = () => {
+    try {
+      process.kill(-child.pid, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
+  };
+  process.on('exit', killOnExit);
   child.on('exit', (code, signal) => {
     exited = { code, signal };
+    process.off('exit', killOnExit);
+    fs.rmSync(pidFile, { force: true });
+    resolveDone(exited);
   });
 
   const stop = async () => {
@@ -358,7 +412,58 @@ export async function launchCodeServer({
     await new Promise((r) => setTimeout(r, 250));
   }
   log(`code-server ${CODE_SERVER_VERSION} serving ${url} (pid ${child.pid}, log ${logFile})`);
-  return { url, port, pid: child.pid, logFile, stop };
+
+  /**
+   * Opens `file` in the browser window connected to this server, once one is (code-server's "open in existing
+   * instance": `code-server --reuse-window FILE`). Unlike the URL's `payload` openFile, which resolves the editor
+   * before a remote extension has registered its custom editors (and so shows .dcm as binary text on a fresh
+   * profile), this runs in a live window, so the file gets its default editor: ours.
+   * Resolves true once handed over, false on timeout or when `signal` aborts.
+   */
+  const openFile = async (file, { timeoutMs: openTimeout = 60_000, signal } = {}) => {
+    const sessionSocket = path.join(dirs.userData, 'code-server-ipc.sock');
+    const until = Date.now() + openTimeout;
+    while (Date.now() < until && !signal?.aborted && !exited) {
+      if (await hasSession(sessionSocket, path.resolve(file))) {
+        const r = await new Promise((resolve) => {
+          const cli = spawn(process.execPath, [entry, '--reuse-window', '--user-data-dir', dirs.userData, '--config', configFile, path.resolve(file)], {
+            env,
+            stdio: ['ignore', 'ignore', 'pipe'],
+          });
+          let err = '';
+          cli.stderr.on('data', (c) => (err += c));
+          cli.on('close', (code) => resolve({ code, err }));
+        });
+        if (r.code === 0) return true;
+        log(`code-server --reuse-window: ${r.err.trim().split('\n').pop()}`);
+      }
+      await new Promise((res) => setTimeout(res, 500));
+    }
+    return false;
+  };
+
+  return { url, port, pid: child.pid, logFile, stop, openFile, done };
+}
+
+/** True when code-server's session registry (a unix socket) knows a connected window for `file`. */
+function hasSession(socketPath, file) {
+  return new Promise((resolve) => {
+    const req = http.request({ socketPath, path: `/session?filePath=${encodeURIComponent(file)}`, method: 'GET', timeout: 2_000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c) => (body += c));
+      res.on('end', () => {
+        try {
+          resolve(res.statusCode === 200 && Boolean(JSON.parse(body).socketPath));
+        } catch {
+          resolve(false);
+        }
+      });
+    });
+    req.on('error', () => resolve(false));
+    req.on('timeout', () => req.destroy());
+    req.end();
+  });
 }
 
 async function main(argv) {

@@ -1,15 +1,22 @@
-/** Extension entry: registers the DICOM viewer and its command. Thin — logic lives in src/core. */
+/** Extension entry: registers the DICOM viewer, the dataset commands and the task provider. Thin — logic lives in src/core. */
 import * as vscode from 'vscode';
+import { createSampleDataset, prepareDataset, type PrepareArgs, type SampleArgs } from './commands/dataset';
+import { DicomMlTaskProvider, TASK_TYPE } from './tasks';
 import { DicomViewerProvider, VIEW_TYPE } from './viewer/provider';
 
 export function activate(context: vscode.ExtensionContext): void {
+  const { extensionUri } = context;
   context.subscriptions.push(
     DicomViewerProvider.register(context),
+    vscode.tasks.registerTaskProvider(TASK_TYPE, new DicomMlTaskProvider(extensionUri)),
     vscode.commands.registerCommand('dicomMl.openViewer', async (uri?: vscode.Uri) => {
       const target = uri ?? vscode.window.activeTextEditor?.document.uri
         ?? (await vscode.window.showOpenDialog({ canSelectMany: false, filters: { DICOM: ['dcm', 'DCM'] } }))?.[0];
       if (target) await vscode.commands.executeCommand('vscode.openWith', target, VIEW_TYPE);
     }),
+    vscode.commands.registerCommand('dicomMl.createSampleDataset', (args?: SampleArgs) => createSampleDataset(extensionUri, args)),
+    vscode.commands.registerCommand('dicomMl.prepareDataset', (args?: PrepareArgs | vscode.Uri) =>
+      prepareDataset(extensionUri, args instanceof vscode.Uri ? { rsna: args.fsPath } : args)),
   );
 }
 

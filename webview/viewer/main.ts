@@ -37,6 +37,10 @@ function setState(state: 'loading' | 'ready' | 'error'): void {
 }
 
 function showError(message: string): void {
+  for (const b of document.querySelectorAll<HTMLButtonElement>('button[data-preset]')) {
+    b.setAttribute('aria-pressed', 'false');
+    b.disabled = true;
+  }
   const box = $('error');
   box.textContent = message;
   box.hidden = false;
@@ -58,7 +62,7 @@ function updateLabels(): void {
   document.body.dataset.window = `${win.center},${win.width}`;
   for (const b of document.querySelectorAll<HTMLButtonElement>('button[data-preset]')) {
     b.setAttribute('aria-pressed', String(b.dataset.preset === preset));
-    if (b.dataset.preset === 'file') b.disabled = !current?.fileWindow;
+    b.disabled = b.dataset.preset === 'file' ? !current?.fileWindow : false;
   }
   const parts = [ref ? `${ref.name}${ref.frame ? ` frame ${ref.frame}` : ''}` : ''];
   if (current) {

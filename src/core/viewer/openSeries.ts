@@ -17,7 +17,16 @@ export interface OpenedSeries {
  */
 export async function openSeriesFor(path: string): Promise<OpenedSeries> {
   const { series, index, skipped } = await seriesOf(path);
-  const entries: SliceEntry[] = series.slices.map((s) => ({ path: s.path, frame: s.frame, position: s.position }));
+  let entries: SliceEntry[] = series.slices.map((s) => ({ path: s.path, frame: s.frame, position: s.position }));
+  let initialIndex = Math.max(0, index);
+  // series.ts orders along the slice normal (for axial LPS: feet → head). Radiology viewers page axial
+  // stacks head → feet, so an axial series is shown in reverse (the opened file stays the first shown).
+  // Multi-frame files keep their stored frame order (their frames share one position here).
+  if (series.orderedBy === 'position' && series.normal && Math.abs(series.normal[2]) > 0.5 && series.entries.every((e) => e.info.frames === 1)) {
+    const opened = entries[initialIndex];
+    entries = entries.slice().reverse();
+    initialIndex = entries.indexOf(opened);
+  }
   const warnings = [...series.warnings];
   if (skipped.length) {
     warnings.push(`${skipped.length} other file(s) in the folder skipped: ${skipped.slice(0, 3).map((s) => `${basename(s.path)} (${s.reason})`).join('; ')}${skipped.length > 3 ? '; …' : ''}`);
@@ -27,7 +36,7 @@ export async function openSeriesFor(path: string): Promise<OpenedSeries> {
     init: {
       title: basename(path),
       slices: entries.map((e) => ({ name: basename(e.path), frame: e.frame, position: e.position })),
-      initialIndex: Math.max(0, index),
+      initialIndex,
       spacing: series.spacing,
       warnings,
     },
