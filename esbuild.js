@@ -16,6 +16,8 @@ const common = { bundle: true, sourcemap: true, minify: production, logLevel: 'i
 const builds = [
   { ...common, entryPoints: ['src/host/extension.ts'], outfile: 'dist/extension.js', platform: 'node', format: 'cjs', external: nodeExternal },
   { ...common, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', platform: 'node', format: 'cjs', external: nodeExternal },
+  // The decode pool's worker (src/core/dicom/decodePool.ts loads dist/decodeWorker.js beside the bundle).
+  { ...common, entryPoints: ['src/core/dicom/decodeWorker.ts'], outfile: 'dist/decodeWorker.js', platform: 'node', format: 'cjs', external: nodeExternal },
   { ...common, entryPoints: ['webview/viewer/main.ts'], outfile: 'dist/webview/viewer.js', platform: 'browser', format: 'iife' },
 ];
 

@@ -34,3 +34,6 @@ for (const r of rows) for (const [who, v] of [['ours', r.ours], ['pydicom', r.py
 mkdirSync(join(root, 'test-output/bench'), { recursive: true });
 writeFileSync(join(root, 'test-output/bench/decode.json'), JSON.stringify({ source, repeats: Number(repeats), pydicom: py.pydicom, node: process.version, rows }, null, 2));
 console.log(`pydicom ${py.pydicom}, node ${process.version}; written test-output/bench/decode.json`);
+
+// Whole-series throughput: the decode pool against a straightforward pydicom loop (scripts/bench/series.ts).
+execFileSync(process.execPath, ['--import', 'tsx', join(root, 'scripts/bench/series.ts'), '--repeats', '5'], { cwd: root, stdio: 'inherit' });

@@ -6,7 +6,7 @@ import { DicomError } from '../errors';
 import { TS, TS_NAMES } from '../uids';
 import { jpeg2000 } from './jpeg2000';
 import { jpegBaseline, jpegExtended } from './jpeg';
-import { jpegLossless } from './jpegLossless';
+import { jpegLosslessFast } from './jpegLosslessFast';
 import { jpegLs } from './jpegLs';
 import { nativeBigEndian, nativeLittleEndian } from './native';
 import { rleLossless } from './rle';
@@ -23,8 +23,8 @@ export const DECODERS: ReadonlyMap<string, FrameDecoder> = new Map<string, Frame
   [TS.RLELossless, rleLossless],
   [TS.JPEGBaseline8Bit, jpegBaseline],
   [TS.JPEGExtended12Bit, jpegExtended],
-  [TS.JPEGLosslessP14, jpegLossless],
-  [TS.JPEGLosslessSV1, jpegLossless],
+  [TS.JPEGLosslessP14, jpegLosslessFast],
+  [TS.JPEGLosslessSV1, jpegLosslessFast],
   // One codec, two syntaxes: the lossless UIDs promise exact values, so their entries say lossy: false.
   [TS.JPEGLSLossless, { ...jpegLs, lossy: false }],
   [TS.JPEGLSNearLossless, jpegLs],
