@@ -10,6 +10,7 @@ import type { CommandContext } from './context';
 import { demo, demoUsage } from './commands/demo';
 import { info, infoUsage } from './commands/info';
 import { pixels, pixelsUsage } from './commands/pixels';
+import { prepare, prepareOptions, prepareUsage } from './commands/prepare';
 import { render, renderUsage } from './commands/render';
 
 interface Command {
@@ -26,6 +27,7 @@ const COMMANDS: Record<string, Command> = {
     usage: renderUsage,
     options: { out: { type: 'string' }, slice: { type: 'string' }, window: { type: 'string' }, preset: { type: 'string' }, overlay: { type: 'string' }, detector: { type: 'string' }, classifier: { type: 'string' } },
   },
+  prepare: { run: prepare, usage: prepareUsage, options: prepareOptions },
   demo: { run: demo, usage: demoUsage, options: { out: { type: 'string' }, slices: { type: 'string' }, size: { type: 'string' }, seed: { type: 'string' } } },
 };
 

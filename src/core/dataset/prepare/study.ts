@@ -1,0 +1,261 @@
+/**
+ * One study, start to finish: map its segmentation onto its slices (maskMap.ts), decode every slice it
+ * needs once (classification positives/negatives, vertebra slices, optional background slices), window and
+ * encode each at the sizes it is needed at, verify the mask alignment from the data (labelled pixels on
+ * bone), then write the files atomically and a completion marker last. Nothing is written before every
+ * slice has decoded, so a corrupt slice skips the study without leaving part of it behind.
+ */
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { DicomError, describeThrown, formatUserError } from '../../dicom/errors';
+import { readNifti, type NiftiVolume } from '../../dicom/nifti';
+import { scanSeries } from '../../dicom/series';
+import type { Window } from '../../dicom/voi';
+import { writeFileAtomic } from '../../io/atomic';
+import {
+  affineMapping, boneCount, flipSliceAxis, labelBoxes, labelVolume, sameMapping, sampleSlice, zRuleMapping,
+  type LabelBox, type LabelVolume, type MaskMapping, type SliceGeometry,
+} from './maskMap';
+import {
+  imagePaths, labelFileText, VERTEBRA_NAMES, writeMarker,
+  type DetectOutcome, type ManifestBox, type ManifestLine, type StudyMarker,
+} from './output';
+import type { StudyPlan } from './plan';
+import { encodeGrayPng, fitSize, windowSlice, type SliceSource } from './slices';
+import { sampleIndices, seededRandom } from './split';
+
+/** Settings a study needs. */
+export interface StudySettings {
+  out: string;
+  window: Window;
+  imgsz: number;
+  clsImgsz: number;
+  bgRatio: number;
+  seed: number;
+  boneHU: number;
+  minBoneFraction: number;
+  pngLevel: number;
+}
+
+/** Shared by all studies of a run: the decoder and a limit on slices in flight. */
+export interface StudyRuntime {
+  source: SliceSource;
+  /** Run `task` when a slot is free (bounds decoded slices held in memory). */
+  limit<T>(task: () => Promise<T>): Promise<T>;
+  /** Called after each decoded slice, and with a corrected estimate of this study's slice count. */
+  onSlice(study: string, done: number, total: number): void;
+}
+
+/** A study that could not be prepared at all (unreadable slice, …). */
+export class StudyFailure extends Error {
+  override readonly name = 'StudyFailure';
+}
+
+interface Candidate {
+  mapping: MaskMapping;
+  /** Boxes of labels 1–7 per slice index (slice_number order). */
+  boxes: LabelBox[][];
+  bone: { labelled: number; onBone: number };
+  flipped: MaskMapping;
+  flippedBone: { labelled: number; onBone: number };
+}
+
+interface DetectPlan {
+  volume: LabelVolume;
+  candidates: Candidate[];
+  /** Slice indices to decode for detection (labelled under any candidate) and background ones. */
+  slices: Set<number>;
+  background: Set<number>;
+  outcome: DetectOutcome;
+  rows: number;
+  columns: number;
+}
+
+const pct = (b: { labelled: number; onBone: number }) => (b.labelled ? `${Math.round((100 * b.onBone) / b.labelled)}%` : 'n/a');
+
+/** Map the mask onto the slices; an unusable mask gives `outcome.status = 'skipped'` with the reason. */
+async function planDetection(plan: StudyPlan, settings: StudySettings): Promise<DetectPlan | DetectOutcome> {
+  const study = plan.study;
+  const scan = await scanSeries(study.dir, { concurrency: 8 });
+  const byPath = new Map(scan.series.flatMap((s) => s.entries).map((e) => [e.path, e.info]));
+  const bad = scan.skipped.filter((k) => study.slices.some((s) => s.path === k.path));
+  if (bad.length > 0) {
+    const number = (path: string) => study.slices.find((s) => s.path === path)?.number;
+    throw new StudyFailure(bad.slice(0, 3).map((b) => `slice ${number(b.path)}: ${b.reason}`).join('; ') + (bad.length > 3 ? ` (and ${bad.length - 3} more)` : ''));
+  }
+  const geometry: SliceGeometry[] = study.slices.map((s) => {
+    const info = byPath.get(s.path);
+    if (!info) throw new StudyFailure(`slice ${s.number}: not found by the header scan`);
+    return { number: s.number, rows: info.rows, columns: info.columns, imagePositionPatient: info.imagePositionPatient, imageOrientationPatient: info.imageOrientationPatient, pixelSpacing: info.pixelSpacing };
+  });
+  let volume: LabelVolume;
+  let nifti: NiftiVolume;
+  try {
+    nifti = await readNifti(study.segmentation as string);
+    volume = labelVolume(nifti);
+  } catch (err) {
+    return { status: 'skipped', reason: `segmentation unreadable: ${formatUserError(err)}` };
+  }
+  const affine = affineMapping(nifti, geometry);
+  const rule = zRuleMapping(nifti, geometry);
+  const notes = [...affine.notes.map((n) => `affine: ${n}`), ...rule.notes.map((n) => `z-rule: ${n}`)];
+  const { rows, columns } = geometry[0];
+  const mappings: MaskMapping[] = [];
+  let affineMatchesRule: boolean | undefined;
+  if (affine.mapping) mappings.push(affine.mapping);
+  else notes.push(`affine disagrees with the DICOM geometry: ${affine.why}`);
+  if (rule.mapping) {
+    affineMatchesRule = affine.mapping ? sameMapping(affine.mapping, rule.mapping, rows, columns) : undefined;
+    if (!affineMatchesRule) mappings.push(rule.mapping);
+  } else notes.push(`z-rule not applicable: ${rule.why}`);
+  if (mappings.length === 0) return { status: 'skipped', reason: `no usable mapping (affine: ${affine.why}; z-rule: ${rule.why})`, notes };
+  const labels = new Uint8Array(rows * columns);
+  const candidates: Candidate[] = mappings.map((mapping) => {
+    const boxes = mapping.slices.map((m) => labelBoxes(sampleSlice(volume, m, rows, columns, labels), rows, columns));
+    return { mapping, boxes, bone: { labelled: 0, onBone: 0 }, flipped: flipSliceAxis(mapping, volume.dims), flippedBone: { labelled: 0, onBone: 0 } };
+  });
+  const slices = new Set<number>();
+  for (const c of candidates) c.boxes.forEach((b, k) => { if (b.length > 0) slices.add(k); });
+  const background = new Set<number>();
+  const labelled = candidates[0].boxes.filter((b) => b.length > 0).length;
+  const want = Math.round(labelled * settings.bgRatio);
+  if (want > 0) {
+    const empty = study.slices.map((_, k) => k).filter((k) => !slices.has(k));
+    for (const i of sampleIndices(empty.length, want, seededRandom(settings.seed, 'background', study.uid))) background.add(empty[i]);
+  }
+  return { volume, candidates, slices, background, rows, columns, outcome: { status: 'written', affineMatchesRule, notes } };
+}
+
+/** Choose the first mapping whose labelled pixels sit on bone; else the reason to skip detection. */
+function verdict(det: DetectPlan, settings: StudySettings): Candidate | string {
+  for (const c of det.candidates) {
+    if (c.bone.labelled > 0 && c.bone.onBone / c.bone.labelled >= settings.minBoneFraction) return c;
+  }
+  if (det.candidates.every((c) => c.bone.labelled === 0)) return 'no labelled pixels (labels 1–7) on any slice';
+  const tried = det.candidates.map((c) => `${c.mapping.method} ${pct(c.bone)}`).join(', ');
+  const flip = det.candidates.map((c) => ({ c, f: c.flippedBone.labelled ? c.flippedBone.onBone / c.flippedBone.labelled : 0 })).sort((a, b) => b.f - a.f)[0];
+  const inverted = flip.f >= settings.minBoneFraction ? `; with the mask's slice axis reversed ${pct(flip.c.flippedBone)} (labels look inverted in z)` : '';
+  return `alignment check failed: labelled pixels on bone (> ${settings.boneHU} HU) ${tried}, need ${Math.round(settings.minBoneFraction * 100)}%${inverted}`;
+}
+
+/** Normalised YOLO box (and source extent) of a label box on a rows×columns slice. */
+export function toManifestBox(b: LabelBox, rows: number, columns: number): ManifestBox {
+  return {
+    class: b.label - 1, name: VERTEBRA_NAMES[b.label - 1],
+    cx: (b.x0 + b.x1 + 1) / 2 / columns, cy: (b.y0 + b.y1 + 1) / 2 / rows, w: (b.x1 + 1 - b.x0) / columns, h: (b.y1 + 1 - b.y0) / rows,
+    x0: b.x0, y0: b.y0, x1: b.x1, y1: b.y1,
+  };
+}
+
+/** Every output path a study may write (to clean up after a failure). */
+export function plannedPaths(plan: StudyPlan): string[] {
+  const out: string[] = [];
+  for (const s of plan.study.slices) {
+    const p = imagePaths(plan.split, plan.study.uid, s.number);
+    out.push(p.detectImage, p.detectLabels, p.classify('normal'), p.classify('fracture'));
+  }
+  return out;
+}
+
+/**
+ * Prepare one study and write its marker. Throws StudyFailure (after removing what it wrote) when its input
+ * is unusable; other errors (the output folder cannot be written) are rethrown as they are.
+ */
+export async function processStudy(plan: StudyPlan, settings: StudySettings, runtime: StudyRuntime): Promise<StudyMarker> {
+  const started = Date.now();
+  const study = plan.study;
+  try {
+    let det: DetectPlan | undefined;
+    let detect: DetectOutcome = { status: 'none' };
+    if (study.segmentation) {
+      const r = await planDetection(plan, settings);
+      if ('candidates' in r) { det = r; detect = r.outcome; } else detect = r;
+    }
+    const wanted = study.slices.map((_, k) => k).filter((k) => plan.classify.has(study.slices[k].number) || det?.slices.has(k) || det?.background.has(k));
+    runtime.onSlice(study.uid, 0, wanted.length);
+    const detectPng = new Map<number, { png: Buffer; width: number; height: number; rows: number; columns: number }>();
+    const classifyPng = new Map<number, Buffer>();
+    let done = 0;
+    let failed = false;
+    const one = async (k: number) => {
+      const slice = study.slices[k];
+      let decoded;
+      try {
+        decoded = await runtime.source.decode(slice.path);
+      } catch (err) {
+        throw new StudyFailure(`slice ${slice.number}: ${err instanceof DicomError ? err.message : describeThrown(err)}`);
+      }
+      const { values, info } = decoded;
+      const gray = windowSlice(values, info, settings.window);
+      const jobs: Promise<void>[] = [];
+      if (det && (det.slices.has(k) || det.background.has(k))) {
+        if (info.rows !== det.rows || info.columns !== det.columns) throw new StudyFailure(`slice ${slice.number}: ${info.rows}×${info.columns}, the header scan said ${det.rows}×${det.columns}`);
+        const size = fitSize(info.rows, info.columns, settings.imgsz);
+        jobs.push(encodeGrayPng(gray, info.rows, info.columns, size.width, size.height, settings.pngLevel).then((png) => { detectPng.set(k, { png, ...size, rows: info.rows, columns: info.columns }); }));
+        // The alignment statistic needs no full resolution: every step-th row and column (~128² samples).
+        const step = Math.max(1, Math.floor(Math.min(info.rows, info.columns) / 128));
+        for (const c of det.candidates) {
+          for (const [map, into] of [[c.mapping, c.bone], [c.flipped, c.flippedBone]] as const) {
+            const b = boneCount(det.volume, map.slices[k], values, info.rows, info.columns, settings.boneHU, step);
+            into.labelled += b.labelled;
+            into.onBone += b.onBone;
+          }
+        }
+      }
+      if (plan.classify.has(slice.number)) {
+        jobs.push(encodeGrayPng(gray, info.rows, info.columns, settings.clsImgsz, settings.clsImgsz, settings.pngLevel).then((png) => { classifyPng.set(k, png); }));
+      }
+      await Promise.all(jobs);
+      runtime.onSlice(study.uid, ++done, wanted.length);
+    };
+    await Promise.all(wanted.map((k) => runtime.limit(async () => {
+      if (failed) return; // another slice already failed the study: do not decode the rest
+      try {
+        await one(k);
+      } catch (err) {
+        failed = true;
+        throw err;
+      }
+    })));
+
+    const lines: ManifestLine[] = [];
+    const writes: Promise<void>[] = [];
+    const write = (rel: string, data: Uint8Array | string) => { writes.push(writeFileAtomic(join(settings.out, rel), data)); };
+    for (const [k, png] of [...classifyPng].sort((a, b) => a[0] - b[0])) {
+      const slice = study.slices[k];
+      const label = plan.classify.get(slice.number) as 'normal' | 'fracture';
+      const image = imagePaths(plan.split, study.uid, slice.number).classify(label);
+      write(image, png);
+      lines.push({ image, set: 'classify', split: plan.split, study: study.uid, slice: slice.number, dicom: slice.path, width: settings.clsImgsz, height: settings.clsImgsz, label, ...(label === 'fracture' ? { fractures: study.fractures.get(slice.number) } : {}) });
+    }
+    if (det) {
+      const chosen = verdict(det, settings);
+      if (typeof chosen === 'string') detect = { ...detect, status: 'skipped', reason: chosen };
+      else {
+        detect = { ...detect, method: chosen.mapping.method, boneFraction: chosen.bone.onBone / chosen.bone.labelled };
+        for (const [k, img] of [...detectPng].sort((a, b) => a[0] - b[0])) {
+          const boxes = chosen.boxes[k].map((b) => toManifestBox(b, img.rows, img.columns));
+          if (boxes.length === 0 && !det.background.has(k)) continue; // labelled only under the mapping not chosen
+          const slice = study.slices[k];
+          const p = imagePaths(plan.split, study.uid, slice.number);
+          write(p.detectImage, img.png);
+          write(p.detectLabels, labelFileText(boxes));
+          lines.push({ image: p.detectImage, set: 'detect', split: plan.split, study: study.uid, slice: slice.number, dicom: slice.path, width: img.width, height: img.height, labels: p.detectLabels, boxes });
+        }
+      }
+    }
+    // Settle every write before anything else: a failed one must not race the clean-up below.
+    const failedWrite = (await Promise.allSettled(writes)).find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failedWrite) throw failedWrite.reason;
+    lines.sort((a, b) => (a.set === b.set ? a.slice - b.slice : a.set < b.set ? -1 : 1));
+    const marker: StudyMarker = { study: study.uid, split: plan.split, lines, detect, ms: Date.now() - started };
+    await writeMarker(settings.out, marker);
+    return marker;
+  } catch (err) {
+    await Promise.all(plannedPaths(plan).map((rel) => rm(join(settings.out, rel), { force: true })));
+    // Input problems skip the study; anything else (the output cannot be written, a bug) stops the run.
+    if (err instanceof StudyFailure) throw err;
+    if (err instanceof DicomError) throw new StudyFailure(formatUserError(err), { cause: err });
+    throw err;
+  }
+}
