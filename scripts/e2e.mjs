@@ -5,7 +5,7 @@
 //
 //   npm run test:e2e
 //   npm run test:e2e -- --shots DIR           also copy the screenshots into DIR
-//   npm run test:e2e -- --timeout 300         overall deadline for the tests in seconds (default 240)
+//   npm run test:e2e -- --timeout 300         overall deadline for the tests in seconds (default 900)
 //   npm run test:e2e -- --test-name-pattern=preset    any other option goes to node --test
 //
 // Output: test-output/e2e/*.png (screenshots), browser-console.log, code-server/code-server.log, workspace/.
@@ -23,7 +23,7 @@ function fail(message) {
 }
 
 function parse(argv) {
-  const opts = { timeoutS: 240, shots: undefined, passthrough: [] };
+  const opts = { timeoutS: 900, shots: undefined, passthrough: [] };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => {

@@ -12,6 +12,7 @@ import { info, infoUsage } from './commands/info';
 import { pixels, pixelsUsage } from './commands/pixels';
 import { prepare, prepareOptions, prepareUsage } from './commands/prepare';
 import { render, renderUsage } from './commands/render';
+import { sample, sampleUsage } from './commands/sample';
 
 interface Command {
   run(ctx: CommandContext): Promise<void>;
@@ -26,6 +27,11 @@ const COMMANDS: Record<string, Command> = {
     run: render,
     usage: renderUsage,
     options: { out: { type: 'string' }, slice: { type: 'string' }, window: { type: 'string' }, preset: { type: 'string' }, overlay: { type: 'string' }, detector: { type: 'string' }, classifier: { type: 'string' } },
+  },
+  sample: {
+    run: sample,
+    usage: sampleUsage,
+    options: { out: { type: 'string' }, studies: { type: 'string' }, seed: { type: 'string' }, size: { type: 'string' }, slices: { type: 'string' }, syntax: { type: 'string' }, 'fracture-rate': { type: 'string' }, 'segmentation-rate': { type: 'string' } },
   },
   prepare: { run: prepare, usage: prepareUsage, options: prepareOptions },
   demo: { run: demo, usage: demoUsage, options: { out: { type: 'string' }, slices: { type: 'string' }, size: { type: 'string' }, seed: { type: 'string' } } },
