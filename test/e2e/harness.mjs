@@ -187,15 +187,25 @@ export async function screenshot(page, name) {
 }
 
 /** Runs a command from the palette by its title (F1, type, Enter on the matching row). */
-export async function runCommand(page, title) {
-  await page.keyboard.press('Escape');
-  await page.keyboard.press('F1');
-  const input = page.locator('.quick-input-widget input');
-  await input.waitFor({ timeout: 10_000 });
-  await input.fill(`>${title}`);
-  const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
-  await row.waitFor({ timeout: 10_000 });
-  await input.press('Enter');
+export async function runCommand(page, title, { timeout = 45_000 } = {}) {
+  // Right after the page loads, the remote extension host may not have registered our contributions
+  // yet, so the palette says "No matching commands": reopen it until the command shows (bounded).
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    await page.keyboard.press('Escape');
+    await page.keyboard.press('F1');
+    const input = page.locator('.quick-input-widget input');
+    await input.waitFor({ timeout: 10_000 });
+    await input.fill(`>${title}`);
+    const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
+    try {
+      await row.waitFor({ timeout: Math.min(5_000, Math.max(1, deadline - Date.now())) });
+      await input.press('Enter');
+      return;
+    } catch (err) {
+      if (Date.now() >= deadline) throw err;
+    }
+  }
 }
 
 /** Closes every editor so the next viewer is the only webview on the page. */
