@@ -15,6 +15,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DicomError } from '../dicom/errors';
 import { encodeCtSlice, uidFrom } from '../dicom/write';
+import { mulberry32 } from '../util/random';
 
 /** Options for {@link writeDemoSeries}. */
 export interface DemoSeriesOptions {
@@ -111,17 +112,6 @@ function boneBox(x: number, y: number, x0: number, x1: number, y0: number, y1: n
   return edge < 1.2 ? 'cortical' : 'cancellous';
 }
 
-/** Deterministic PRNG (mulberry32): uniform in [0, 1). */
-function mulberry32(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function checkInt(name: string, v: number, lo: number, hi: number): number {
   if (!Number.isInteger(v) || v < lo || v > hi) throw new DicomError('BAD_ARGUMENT', `${name} must be an integer in ${lo}…${hi} (got ${v})`);

@@ -6,7 +6,7 @@
  */
 import { compile, plate, rod, toWorld, norm, cross, type Frame, type Prim, type Shape, type Vec3 } from './sdf';
 import type { Fracture } from './fracture';
-import { Rng } from './random';
+import { Rng } from '../../util/random';
 import { LEVELS, buildVertebra, type LevelDims, type LevelName, type VertebraShapes } from './vertebrae';
 
 /** A rendered solid: bone (cortical shell over cancellous core) or soft (one value: discs, cartilage). */

@@ -9,7 +9,7 @@
  */
 import type { Patient, PlacedLevel } from './anatomy';
 import { dirToWorld, norm, toWorld, type Vec3 } from './sdf';
-import type { Rng } from './random';
+import type { Rng } from '../../util/random';
 import { spinTip } from './vertebrae';
 
 /** A fracture in world coordinates. */

@@ -10,7 +10,7 @@
  */
 import type { Patient, Structure } from './anatomy';
 import type { Fracture } from './fracture';
-import { fillNormal, valueNoise3 } from './random';
+import { fillNormal, valueNoise3 } from '../../util/random';
 import { primDistance as primDistanceExport, type Prim } from './sdf';
 import { renderSoftTissue, type PixelGrid, type SoftTissue } from './softTissue';
 

@@ -6,7 +6,7 @@
  * painted in order with partial-volume edges (coverage of the pixel), so there are no hard staircase edges.
  */
 import type { Patient } from './anatomy';
-import type { Rng } from './random';
+import type { Rng } from '../../util/random';
 import { toWorld } from './sdf';
 
 /** The pixel grid of a slice: pixel (r, c) is at x = x0 + c·dx, y = y0 + r·dy (IOP 1\0\0\0\1\0). */

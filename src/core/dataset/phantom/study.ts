@@ -8,7 +8,7 @@ import type { Affine } from '../../dicom/nifti';
 import { uidFrom, type CtSlice, type WriteElement } from '../../dicom/write';
 import { makePatient, type Patient } from './anatomy';
 import { addFractures, type Fracture } from './fracture';
-import { Rng, seedFrom } from './random';
+import { Rng, seedFrom } from '../../util/random';
 import { outlineAt, sampleSoftTissue, type PixelGrid, type SoftTissue } from './softTissue';
 
 /** What the caller decides for every study of a data set. */

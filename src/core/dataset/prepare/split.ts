@@ -4,6 +4,7 @@
  * (seed, purpose, key), so a study's outcome does not depend on which other studies are processed first.
  */
 import { createHash } from 'node:crypto';
+import { mulberry32 } from '../../util/random';
 
 /** Which side of the split. */
 export type Split = 'train' | 'val';
@@ -11,14 +12,7 @@ export type Split = 'train' | 'val';
 /** A uniform [0, 1) generator (mulberry32) seeded from `seed` and any salt (hashed with SHA-256). */
 export function seededRandom(seed: number, ...salt: (string | number)[]): () => number {
   const h = createHash('sha256').update([seed, ...salt].join('\u0000')).digest();
-  let s = h.readUInt32LE(0);
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  return mulberry32(h.readUInt32LE(0));
 }
 
 /** Fisher–Yates shuffle in place. */

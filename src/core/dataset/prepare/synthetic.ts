@@ -14,6 +14,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { encodeCtSlice, uidFrom } from '../../dicom/write';
+import { mulberry32 } from '../../util/random';
 
 /** How one synthetic study looks. */
 export interface SyntheticStudyOptions {
@@ -90,16 +91,6 @@ export function syntheticTissue(x: number, y: number, z: number, top: number, le
   return { label: 0, hu: HU.soft };
 }
 
-function mulberry32(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Write train_images/<uid>/<n>.dcm under `root`; returns the geometry and the slice-space labels. */
 export async function writeSyntheticStudy(root: string, options: SyntheticStudyOptions): Promise<SyntheticStudy> {

@@ -1,6 +1,6 @@
 /**
- * Deterministic randomness for the phantom: every draw comes from a seeded generator, so the same seed gives
- * byte-identical studies on every machine (Math.random is never used).
+ * Deterministic randomness for generated data and seeded splits: every draw comes from a seeded generator,
+ * so the same seed gives byte-identical output on every machine (Math.random is never used).
  */
 import { createHash } from 'node:crypto';
 
@@ -9,18 +9,26 @@ export function seedFrom(...parts: (string | number)[]): number {
   return createHash('sha256').update(parts.join('\u0000')).digest().readUInt32LE(0);
 }
 
-/** Seeded PRNG (mulberry32) with the draws the anatomy model needs. */
-export class Rng {
-  private s: number;
-  constructor(seed: number) { this.s = seed >>> 0; }
-
-  /** Uniform in [0, 1). */
-  next(): number {
-    this.s = (this.s + 0x6d2b79f5) >>> 0;
-    let t = this.s;
+/** mulberry32: a small, fast, seeded PRNG; returns a generator of uniforms in [0, 1). */
+export function mulberry32(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Seeded PRNG (mulberry32) with the draws the anatomy model needs. */
+export class Rng {
+  private readonly draw: () => number;
+  constructor(seed: number) { this.draw = mulberry32(seed); }
+
+  /** Uniform in [0, 1). */
+  next(): number {
+    return this.draw();
   }
 
   /** Uniform in [lo, hi). */
