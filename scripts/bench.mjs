@@ -37,3 +37,6 @@ console.log(`pydicom ${py.pydicom}, node ${process.version}; written test-output
 
 // Whole-series throughput: the decode pool against a straightforward pydicom loop (scripts/bench/series.ts).
 execFileSync(process.execPath, ['--import', 'tsx', join(root, 'scripts/bench/series.ts'), '--repeats', '5'], { cwd: root, stdio: 'inherit' });
+
+// `prepare` throughput (RSNA layout → PNG sets) against a pydicom + OpenCV script (scripts/bench/prepare.ts).
+execFileSync(process.execPath, ['--import', 'tsx', join(root, 'scripts/bench/prepare.ts'), '--studies', '8', '--slices', '120', '--repeats', '3'], { cwd: root, stdio: 'inherit' });
