@@ -8,9 +8,10 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { DecodePool, MAX_POOL_SIZE, decodeSeries } from '../../src/core/dicom/decodePool';
+import { DecodePool, MAX_POOL_SIZE, decodeSeries, encodeGray8Png } from '../../src/core/dicom/decodePool';
 import { DicomError } from '../../src/core/dicom/errors';
 import { loadImage, loadModality } from '../../src/core/dicom/load';
+import { PRESETS, windowModality, windowToGray8 } from '../../src/core/dicom/voi';
 
 const ROOT = resolve(__dirname, '..', '..');
 const FIXTURES = join(ROOT, 'test-output', 'fixtures');
@@ -28,7 +29,7 @@ function fixtureFiles(): string[] {
 }
 
 /** A small Explicit VR Little Endian CT file (PS3.10 meta + image pixel module), 16-bit signed, rescaled. */
-function nativeFile(path: string, rows: number, columns: number, seed: number): void {
+function nativeFile(path: string, rows: number, columns: number, seed: number, extra: { monochrome1?: boolean; padding?: [number, number]; slope?: string } = {}): void {
   const el = (group: number, element: number, vr: string, value: Buffer): Buffer => {
     const long = ['OB', 'OW', 'SQ', 'UN', 'UT'].includes(vr);
     const head = Buffer.alloc(long ? 12 : 8);
@@ -46,6 +47,11 @@ function nativeFile(path: string, rows: number, columns: number, seed: number): 
     b.writeUInt16LE(v);
     return b;
   };
+  const ss = (v: number) => {
+    const b = Buffer.alloc(2);
+    b.writeInt16LE(v);
+    return b;
+  };
   const pixels = Buffer.alloc(rows * columns * 2);
   for (let i = 0; i < rows * columns; i++) pixels.writeInt16LE(((i * 37 + seed * 1009) % 3000) - 1000, i * 2);
   const meta = Buffer.concat([
@@ -58,15 +64,16 @@ function nativeFile(path: string, rows: number, columns: number, seed: number): 
     el(0x0008, 0x0060, 'CS', text('CT')),
     el(0x0020, 0x0013, 'IS', text(String(seed))),
     el(0x0028, 0x0002, 'US', us(1)),
-    el(0x0028, 0x0004, 'CS', text('MONOCHROME2')),
+    el(0x0028, 0x0004, 'CS', text(extra.monochrome1 ? 'MONOCHROME1' : 'MONOCHROME2')),
     el(0x0028, 0x0010, 'US', us(rows)),
     el(0x0028, 0x0011, 'US', us(columns)),
     el(0x0028, 0x0100, 'US', us(16)),
     el(0x0028, 0x0101, 'US', us(16)),
     el(0x0028, 0x0102, 'US', us(15)),
     el(0x0028, 0x0103, 'US', us(1)),
+    ...(extra.padding ? [el(0x0028, 0x0120, 'SS', ss(extra.padding[0])), el(0x0028, 0x0121, 'SS', ss(extra.padding[1]))] : []),
     el(0x0028, 0x1052, 'DS', text('-1024')),
-    el(0x0028, 0x1053, 'DS', text('1')),
+    el(0x0028, 0x1053, 'DS', text(extra.slope ?? '1')),
     el(0x7fe0, 0x0010, 'OW', pixels),
   ]);
   const groupLength = el(0x0002, 0x0000, 'UL', Buffer.from(new Uint32Array([meta.length]).buffer));
@@ -128,6 +135,55 @@ void describe('decode pool', () => {
         assert.deepEqual((await p.decode(multi, frame)).values, await loadModality(image, frame), `frame ${frame}`);
       }
     }
+  });
+
+  void test('decodeSlice(): grey in the worker equals windowModality of the HU, PNGs equal encodeGray8Png of that grey', async () => {
+    const p = pool(2);
+    const windows = [PRESETS.bone, PRESETS.soft, { center: 40.5, width: 81.25 }];
+    let monochrome = 0;
+    for (const f of files) {
+      const expected = await singleThread(f);
+      const image = await loadImage(f);
+      if (image.info.samplesPerPixel !== 1) {
+        await assert.rejects(p.decodeSlice(f, { window: PRESETS.bone }), (err: unknown) => err instanceof DicomError && err.code === 'UNSUPPORTED_PIXEL_FORMAT' && err.file === f);
+        continue;
+      }
+      monochrome++;
+      for (const window of windows) {
+        const s = await p.decodeSlice(f, { window, values: true, gray: true });
+        assert.deepEqual(s.values, expected, `${f}: values with a window`);
+        const reference = windowModality(expected, image.info, window);
+        assert.deepEqual(s.gray, reference, `${f} ${window.center}/${window.width}: grey differs from windowModality(values)`);
+        // MONOCHROME2 without padding: also plain windowToGray8 of the HU values.
+        if (image.info.photometricInterpretation === 'MONOCHROME2' && image.info.pixelPaddingValue === undefined) assert.deepEqual(s.gray, windowToGray8(expected, window));
+      }
+      const { rows, columns } = image.info;
+      const specs = [{ width: columns, height: rows, level: 1 }, { width: 17, height: 13, level: 6 }];
+      const s = await p.decodeSlice(f, { window: PRESETS.bone, values: false, png: specs });
+      assert.equal(s.values, undefined, 'values: false sends no values');
+      assert.equal(s.gray, undefined, 'no grey unless asked for when PNGs are');
+      const gray = windowModality(expected, image.info, PRESETS.bone);
+      assert.equal(s.png?.length, 2);
+      for (const [i, spec] of specs.entries()) assert.deepEqual(Buffer.from(s.png?.[i] ?? []), await encodeGray8Png(gray, rows, columns, spec), `${f}: PNG ${spec.width}×${spec.height}`);
+    }
+    assert.ok(monochrome >= 3, 'the native files at least');
+    // MONOCHROME1, Pixel Padding Value/Range Limit and a fractional slope go through the same tables.
+    for (const [i, extra] of [{ monochrome1: true, padding: [-1000, -600] as [number, number] }, { padding: [1900, 1600] as [number, number], slope: '0.37' }, { monochrome1: true, slope: '2.5' }].entries()) {
+      const f = join(WORK, `native-extra-${i}.dcm`);
+      nativeFile(f, 40, 33, 7 + i, extra);
+      const image = await loadImage(f);
+      const hu = await singleThread(f);
+      const s = await p.decodeSlice(f, { window: PRESETS.bone });
+      assert.equal(s.values?.length, hu.length);
+      assert.deepEqual(s.gray, windowModality(hu, image.info, PRESETS.bone), JSON.stringify(extra));
+      if (extra.padding) {
+        const unpadded = windowModality(hu, { ...image.info, pixelPaddingValue: undefined, pixelPaddingRangeLimit: undefined }, PRESETS.bone);
+        assert.ok(s.gray?.some((g, k) => g === 0 && unpadded[k] !== 0), 'padding turns visible pixels black');
+      }
+    }
+    await assert.rejects(p.decodeSlice(files[0], { png: [{ width: 8, height: 8, level: 1 }] }), /need a window/);
+    await assert.rejects(p.decodeSlice(files[0], { window: { center: 0, width: 0 } }), /width ≥ 1/);
+    await assert.rejects(p.decodeSlice(files[0], { window: PRESETS.bone, png: [{ width: 0, height: 8, level: 1 }] }), /PNG size/);
   });
 
   void test('errors arrive as DicomError naming the file; the pool keeps working', async () => {

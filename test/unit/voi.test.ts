@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { PRESETS, voiValue, windowToGray8 } from '../../src/core/dicom/voi';
+import { PRESETS, voiValue, windowModality, windowToGray8, type VoiFunction } from '../../src/core/dicom/voi';
 import { modalityValues, paddingMask, parseWindowSpec } from '../../src/core/dicom/lut';
 
 // PS3.3 C.11.2.1.2.1 worked by hand for c = 500, w = 2000 (the paper's bone window):
@@ -62,4 +62,51 @@ test('window specs: presets, C,W, file; bad specs are readable errors', () => {
   assert.throws(() => parseWindowSpec('file', {}), /no Window Center/);
   assert.throws(() => parseWindowSpec('40,0'), /at least 1/);
   assert.throws(() => parseWindowSpec('wide'), /not C,W numbers or a preset/);
+});
+
+/** The reference: Math.round(voiValue(…)) per value, as windowToGray8 computed it before its fast path. */
+function referenceGray8(values: ArrayLike<number>, center: number, width: number, fn: VoiFunction = 'LINEAR', invert = false): Uint8Array {
+  const out = new Uint8Array(values.length);
+  for (let i = 0; i < values.length; i++) {
+    const y = Math.round(voiValue(values[i], center, width, fn));
+    out[i] = invert ? 255 - y : y;
+  }
+  return out;
+}
+
+test('windowToGray8 fast path (hoisted LINEAR, integer ramp table) equals voiValue + Math.round byte for byte', () => {
+  // Every integer in −3000…5000 (past both edges of each window), and the same count of random floats,
+  // for windows with integer, half-integer and fractional centres/widths, odd and even widths, both polarities.
+  const ints = new Float32Array(8001).map((_, i) => i - 3000);
+  let seed = 12345;
+  const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+  const floats = new Float64Array(8001).map(() => (rand() - 0.3) * 8000);
+  const f32 = Float32Array.from(floats);
+  const specials = [NaN, Infinity, -Infinity, -0, 0, 0.5, -0.5, 2 ** 31, -(2 ** 31) - 1, 1e300, -1e300];
+  const windows = [[500, 2000], [40, 400], [-600, 1500], [40, 80], [40.5, 81], [0, 2], [0.25, 1.5], [1023.7, 3.3], [-1024, 65536], [100, 200000], [7, 1.0000001]];
+  for (const [center, width] of windows) {
+    for (const invert of [false, true]) {
+      for (const [name, values] of [['integers', ints], ['float64', floats], ['float32', f32], ['specials', specials]] as const) {
+        const fast = windowToGray8(values, { center, width }, { invert });
+        assert.deepEqual(fast, referenceGray8(values, center, width, 'LINEAR', invert), `${name} ${center}/${width} invert=${invert}`);
+      }
+    }
+  }
+  // Non-LINEAR functions and width 1 keep the per-value path; same bytes all the same.
+  for (const fn of ['LINEAR_EXACT', 'SIGMOID'] as const) assert.deepEqual(windowToGray8(ints, { center: 40, width: 400 }, { fn }), referenceGray8(ints, 40, 400, fn));
+  assert.deepEqual(windowToGray8(ints, { center: 40, width: 1 }), referenceGray8(ints, 40, 1));
+  assert.deepEqual(windowToGray8(ints, { center: 40, width: 0.5 }), referenceGray8(ints, 40, 0.5));
+  const out = new Uint8Array(ints.length);
+  assert.equal(windowToGray8(ints, PRESETS.bone, { out }), out, 'writes into the given buffer');
+});
+
+test('windowModality: the file VOI function, MONOCHROME1 inverted, padding (mapped through the rescale) black', () => {
+  const values = new Float32Array([-2000, -1024, -500, 0, 499.5, 1500]);
+  const base = { photometricInterpretation: 'MONOCHROME2', rescaleSlope: 1, rescaleIntercept: -1024 };
+  assert.deepEqual(windowModality(values, base, PRESETS.bone), referenceGray8(values, 500, 2000));
+  assert.deepEqual(windowModality(values, { ...base, photometricInterpretation: 'MONOCHROME1' }, PRESETS.bone), referenceGray8(values, 500, 2000, 'LINEAR', true));
+  assert.deepEqual(windowModality(values, { ...base, voiLutFunction: 'SIGMOID' }, PRESETS.bone), referenceGray8(values, 500, 2000, 'SIGMOID'));
+  // Pixel Padding Value 0 and Range Limit 524 (stored) → −1024…−500 HU black, even inverted.
+  const padded = windowModality(values, { ...base, photometricInterpretation: 'MONOCHROME1', pixelPaddingValue: 524, pixelPaddingRangeLimit: 0 }, PRESETS.bone);
+  assert.deepEqual([...padded.subarray(0, 4)], [255, 0, 0, 255 - referenceGray8([0], 500, 2000)[0]]);
 });

@@ -5,7 +5,12 @@
  *   const pool = new DecodePool();                       // no threads yet: started on first use
  *   for await (const slice of pool.series(paths)) use(slice.values, slice.info);   // input order
  *   await Promise.all(paths.map((p) => pool.decode(p))); // or any order, all queued at once
+ *   await pool.decodeSlice(p, { window, values: false, png: [{ width: 224, height: 224, level: 1 }] });
  *   await pool.close();
+ *
+ * decodeSlice also windows to 8-bit grey and encodes PNGs in the worker, so a caller that only writes
+ * pictures keeps its own thread free: windowing reads lookup tables indexed by the stored value (built with
+ * voi.ts's own functions, so the bytes are those of windowModality on the values).
  *
  * or `for await (const slice of decodeSeries(paths)) …` with a pool of its own, closed when the loop ends.
  *
@@ -20,7 +25,10 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { DicomError, type DicomErrorCode } from './errors';
 import type { ImageInfo } from './image';
-import type { DecodeReply, DecodeRequest } from './decodeWorker';
+import type { DecodeReply, DecodeRequest, PngSpec } from './decodeWorker';
+import type { Window } from './voi';
+
+export type { PngSpec } from './decodeWorker';
 
 /** The most threads a pool starts, whatever the machine or the caller says. */
 export const MAX_POOL_SIZE = 64;
@@ -54,11 +62,42 @@ export interface SeriesOptions {
   readAhead?: number;
 }
 
+/** What {@link DecodePool.decodeSlice} sends back besides the file's attributes. */
+export interface SliceRequest {
+  /** Frame index in the file (default 0). */
+  frame?: number;
+  /** Modality values (default true). */
+  values?: boolean;
+  /**
+   * Window the slice to 8-bit grey as voi.ts windowModality does (the file's VOI function, MONOCHROME1
+   * inverted, padding black); a monochrome slice only.
+   */
+  window?: Window;
+  /** The grey image itself (default true when `window` is set and no `png` is asked for). */
+  gray?: boolean;
+  /** PNG encodes of the grey image (sharp, in the worker), one per spec in this order; needs `window`. */
+  png?: PngSpec[];
+}
+
+/** A slice decoded by {@link DecodePool.decodeSlice}: what was asked for. */
+export interface SliceResult {
+  path: string;
+  frame: number;
+  info: ImageInfo;
+  /** rows×columns×samplesPerPixel Float32 modality values, when asked for. */
+  values?: Float32Array;
+  /** rows×columns windowed grey, when asked for. */
+  gray?: Uint8Array;
+  /** The PNG files, in the order of `request.png`. */
+  png?: Uint8Array[];
+}
+
 interface Job {
   id: number;
   path: string;
   frame: number;
-  resolve: (slice: DecodedSlice) => void;
+  request: SliceRequest;
+  resolve: (slice: SliceResult) => void;
   reject: (err: Error) => void;
 }
 
@@ -85,6 +124,23 @@ function workerEntry(): { script: string; eval: boolean } {
   return { script, eval: false };
 }
 
+let sharpModule: Promise<typeof import('sharp')> | undefined;
+
+/** sharp, imported once per thread (a dynamic import per call costs a loader round trip under tsx). */
+function loadSharp(): Promise<typeof import('sharp')> {
+  sharpModule ??= import('sharp');
+  return sharpModule;
+}
+
+/** Encode rows×columns grey as an 8-bit grey PNG of `spec`'s size (sharp's default Lanczos-3 when resized). */
+export async function encodeGray8Png(gray: Uint8Array, rows: number, columns: number, spec: PngSpec): Promise<Buffer> {
+  const { default: sharp } = await loadSharp();
+  let pipeline = sharp(gray, { raw: { width: columns, height: rows, channels: 1 } });
+  if (spec.width !== columns || spec.height !== rows) pipeline = pipeline.resize(spec.width, spec.height, { fit: 'fill' });
+  // Without 'b-w' sharp writes a 3-channel sRGB PNG; a grey slice stays an 8-bit grey PNG.
+  return pipeline.toColourspace('b-w').png({ compressionLevel: spec.level, adaptiveFiltering: false }).toBuffer();
+}
+
 /** A bounded, lazily started pool of decode threads. */
 export class DecodePool {
   /** Number of worker threads this pool may run. */
@@ -109,10 +165,35 @@ export class DecodePool {
 
   /** Decode frame `frame` of the file at `path` in a worker. Rejects with a DicomError naming the file. */
   decode(path: string, frame = 0): Promise<DecodedSlice> {
-    if (this.closed) return Promise.reject(new DicomError('BAD_ARGUMENT', 'the decode pool is closed', path));
-    if (!Number.isInteger(frame) || frame < 0) return Promise.reject(new DicomError('BAD_FRAME', `frame ${frame} is not a frame number (0, 1, …)`, path));
-    return new Promise<DecodedSlice>((resolve, reject) => {
-      this.queue.push({ id: this.nextId++, path, frame, resolve, reject });
+    return this.decodeSlice(path, { frame }).then((s) => ({ path: s.path, frame: s.frame, values: s.values as Float32Array, info: s.info }));
+  }
+
+  /**
+   * Decode frame `request.frame` of `path` in a worker into what `request` asks for: modality values,
+   * windowed grey, PNGs. Rejects with a DicomError naming the file.
+   */
+  async decodeSlice(path: string, request: SliceRequest = {}): Promise<SliceResult> {
+    if (this.closed) throw new DicomError('BAD_ARGUMENT', 'the decode pool is closed', path);
+    const frame = request.frame ?? 0;
+    if (!Number.isInteger(frame) || frame < 0) throw new DicomError('BAD_FRAME', `frame ${frame} is not a frame number (0, 1, …)`, path);
+    const win = request.window;
+    if (win && !(Number.isFinite(win.center) && win.width >= 1 && Number.isFinite(win.width))) {
+      throw new DicomError('BAD_ARGUMENT', `window must have a finite centre and a finite width ≥ 1 (got ${win.center}/${win.width})`, path);
+    }
+    if ((request.png || request.gray) && !win) throw new DicomError('BAD_ARGUMENT', 'grey and PNG output need a window', path);
+    for (const spec of request.png ?? []) {
+      if (!Number.isInteger(spec.width) || spec.width < 1 || !Number.isInteger(spec.height) || spec.height < 1 || !Number.isInteger(spec.level) || spec.level < 0 || spec.level > 9) {
+        throw new DicomError('BAD_ARGUMENT', `PNG size must be whole numbers ≥ 1 and level 0…9 (got ${spec.width}×${spec.height}, level ${spec.level})`, path);
+      }
+    }
+    if (request.png && request.png.length > 0) {
+      // sharp's docs (install, "Worker threads"): load it on the main thread before any worker uses it, or
+      // a worker's exit may unload the shared library under the others.
+      await loadSharp();
+      if (this.closed) throw new DicomError('BAD_ARGUMENT', 'the decode pool is closed', path);
+    }
+    return new Promise<SliceResult>((resolve, reject) => {
+      this.queue.push({ id: this.nextId++, path, frame, request, resolve, reject });
       this.pump();
     });
   }
@@ -173,7 +254,8 @@ export class DecodePool {
       const job = this.queue.shift() as Job;
       if (slot.jobs.size === 0) slot.worker.ref();
       slot.jobs.set(job.id, job);
-      const request: DecodeRequest = { id: job.id, path: job.path, frame: job.frame };
+      const { values, window, gray, png } = job.request;
+      const request: DecodeRequest = { id: job.id, path: job.path, frame: job.frame, values, window, gray, png };
       slot.worker.postMessage(request);
     }
   }
@@ -196,7 +278,7 @@ export class DecodePool {
     slot.jobs.delete(reply.id);
     if (slot.jobs.size === 0) slot.worker.unref();
     if (reply.ok) {
-      job.resolve({ path: job.path, frame: job.frame, values: reply.values, info: reply.info });
+      job.resolve({ path: job.path, frame: job.frame, info: reply.info, values: reply.values, gray: reply.gray, png: reply.png });
     } else {
       const { code, message, name, stack } = reply.error;
       const cause = Object.assign(new Error(message), { name, stack });

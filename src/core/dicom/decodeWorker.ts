@@ -1,39 +1,135 @@
 /**
- * Worker thread of the decode pool (decodePool.ts): reads a file, decodes one frame and sends back its
- * modality values (HU for CT) with the file's pixel attributes. The Float32Array's buffer is transferred,
- * not copied. Every failure goes back as a plain error record; the pool turns it into a DicomError that
- * names the file.
+ * Worker thread of the decode pool (decodePool.ts): reads a file, decodes one frame and sends back what the
+ * request asks for, with the file's pixel attributes: modality values (HU for CT, Float32), the slice
+ * windowed to 8-bit grey (voi.ts windowModality), and PNG encodes of that grey image (sharp). Buffers are
+ * transferred, not copied. Every failure goes back as a plain error record; the pool turns it into a
+ * DicomError that names the file.
  *
  * Bundles: esbuild builds this file as its own entry (dist/decodeWorker.js, next to dist/cli.js and
  * dist/extension.js); under tsx the pool loads the .ts file through tsx's CommonJS hook.
  */
 import { parentPort } from 'node:worker_threads';
+import { encodeGray8Png } from './decodePool';
 import { DicomError, describeThrown } from './errors';
 import type { ImageInfo } from './image';
 import { loadImage } from './load';
 import { modalityValues } from './lut';
-import { decodeFrame } from './pixels';
+import { decodeFrame, type StoredPixels } from './pixels';
+import { windowModality, type Window } from './voi';
+
+/** A grey image to encode as PNG: `width`×`height` (resized when not the slice's size), zlib `level` 0…9. */
+export interface PngSpec {
+  width: number;
+  height: number;
+  level: number;
+}
 
 /** A request from the pool. */
 export interface DecodeRequest {
   id: number;
   path: string;
   frame: number;
+  /** Send the modality values back (default true). */
+  values?: boolean;
+  /** Window the slice to 8-bit grey with this window (the file's VOI function, MONOCHROME1, padding). */
+  window?: Window;
+  /** Send the grey image back (default true when `window` is set). */
+  gray?: boolean;
+  /** Encode the grey image as PNG at these sizes (needs `window`). */
+  png?: PngSpec[];
 }
 
-/** A reply to the pool: the values, or what went wrong. */
+/** A reply to the pool: what was asked for, or what went wrong. */
 export type DecodeReply =
-  | { id: number; ok: true; values: Float32Array; info: ImageInfo }
+  | { id: number; ok: true; info: ImageInfo; values?: Float32Array; gray?: Uint8Array; png?: Uint8Array[] }
   | { id: number; ok: false; error: { code?: string; message: string; name: string; stack?: string } };
+
+/** Stored value → modality value and → grey, for every bit pattern of Bits Stored (≤ 16) bits. */
+interface Tables {
+  mask: number;
+  values: Float32Array;
+  gray: Uint8Array;
+}
+
+const tableCache = new Map<string, Tables>();
+
+/**
+ * Lookup tables indexed by a stored value's low Bits Stored bits (`stored & mask`: the two's complement
+ * bit pattern when signed), or undefined when Bits Stored > 16. Each entry is computed by the very functions
+ * the per-pixel path uses — value = stored · slope + intercept in Float32 (lut.ts modalityValues), grey =
+ * voi.ts windowModality of that value — so table lookups give the same bytes.
+ */
+function tablesFor(info: ImageInfo, win: Window): Tables | undefined {
+  const bits = info.bitsStored;
+  if (bits > 16) return undefined;
+  const signed = info.pixelRepresentation === 1;
+  const key = [bits, signed, info.rescaleSlope, info.rescaleIntercept, win.center, win.width, info.voiLutFunction, info.photometricInterpretation, info.pixelPaddingValue, info.pixelPaddingRangeLimit].join();
+  let t = tableCache.get(key);
+  if (t) return t;
+  const size = 2 ** bits;
+  const up = 32 - bits;
+  const stored = new Int32Array(size);
+  for (let i = 0; i < size; i++) stored[i] = signed ? (i << up) >> up : i;
+  const values = modalityValues(stored, info);
+  t = { mask: size - 1, values, gray: windowModality(values, info, win) };
+  if (tableCache.size >= 16) tableCache.clear();
+  tableCache.set(key, t);
+  return t;
+}
+
+function lookupGray(stored: StoredPixels, mask: number, table: Uint8Array): Uint8Array {
+  const n = stored.length;
+  const out = new Uint8Array(n);
+  for (let i = 0; i < n; i++) out[i] = table[stored[i] & mask];
+  return out;
+}
+
+function lookupValues(stored: StoredPixels, mask: number, table: Float32Array): Float32Array {
+  const n = stored.length;
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) out[i] = table[stored[i] & mask];
+  return out;
+}
 
 async function handle(request: DecodeRequest): Promise<void> {
   const port = parentPort;
   if (!port) return;
   try {
     const image = await loadImage(request.path);
-    const values = modalityValues(await decodeFrame(image.file, image.info, request.frame), image.info);
-    const reply: DecodeReply = { id: request.id, ok: true, values, info: image.info };
-    port.postMessage(reply, [values.buffer as ArrayBuffer]); // modalityValues allocates a plain ArrayBuffer
+    const { info } = image;
+    const stored = await decodeFrame(image.file, info, request.frame);
+    const wantValues = request.values ?? true;
+    const win = request.window;
+    let values: Float32Array | undefined;
+    let gray: Uint8Array | undefined;
+    if (win) {
+      if (info.samplesPerPixel !== 1) throw new DicomError('UNSUPPORTED_PIXEL_FORMAT', `${info.photometricInterpretation} colour slice: only one sample per pixel can be windowed to grey`);
+      const tables = tablesFor(info, win);
+      if (tables) {
+        gray = lookupGray(stored, tables.mask, tables.gray);
+        if (wantValues) values = lookupValues(stored, tables.mask, tables.values);
+      } else {
+        values = modalityValues(stored, info);
+        gray = windowModality(values, info, win);
+      }
+    } else if (wantValues) values = modalityValues(stored, info);
+    const png = win && request.png ? await Promise.all(request.png.map((spec) => encodeGray8Png(gray as Uint8Array, info.rows, info.columns, spec))) : undefined;
+    const reply: DecodeReply = { id: request.id, ok: true, info };
+    const transfer: ArrayBuffer[] = [];
+    if (wantValues && values) {
+      reply.values = values;
+      transfer.push(values.buffer as ArrayBuffer); // allocated here: a plain ArrayBuffer of its own
+    }
+    if (gray && (request.gray ?? !request.png)) {
+      reply.gray = gray;
+      transfer.push(gray.buffer as ArrayBuffer);
+    }
+    if (png) {
+      // Transfer each PNG's own ArrayBuffer; a Buffer that shares one (a pool) is copied first.
+      reply.png = png.map((b) => (b.byteOffset === 0 && b.byteLength === b.buffer.byteLength ? new Uint8Array(b.buffer, 0, b.byteLength) : new Uint8Array(b)));
+      for (const p of reply.png) transfer.push(p.buffer as ArrayBuffer);
+    }
+    port.postMessage(reply, transfer);
   } catch (err) {
     const e = err instanceof Error ? err : new Error(describeThrown(err));
     const reply: DecodeReply = {

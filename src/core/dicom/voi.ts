@@ -50,14 +50,93 @@ export function voiValue(x: number, center: number, width: number, fn: VoiFuncti
 /**
  * Window modality values into 8-bit grey (rounded), inverting for MONOCHROME1 (C.7.6.3.1.2: minimum
  * value shown white). `out`: rows×columns bytes, optional to reuse a buffer.
+ *
+ * Byte for byte `Math.round(voiValue(x, …))` per value (inverted: 255 − that). LINEAR, the common case,
+ * runs as one loop with the constants hoisted (same operations in the same order, so the same doubles),
+ * and integer values inside the ramp (CT: integer HU) read a table of the ramp's rounded values.
  */
 export function windowToGray8(values: ArrayLike<number>, win: Window, options: { fn?: VoiFunction; invert?: boolean; out?: Uint8Array } = {}): Uint8Array {
   const out = options.out ?? new Uint8Array(values.length);
   const fn = options.fn ?? 'LINEAR';
   const invert = options.invert ?? false;
+  if (fn === 'LINEAR' && Math.max(1, win.width) > 1 && Number.isFinite(win.center) && Number.isFinite(win.width)) {
+    linearToGray8(values, win, invert, out);
+    return out;
+  }
   for (let i = 0; i < values.length; i++) {
     const y = Math.round(voiValue(values[i], win.center, win.width, fn));
     out[i] = invert ? 255 - y : y;
   }
   return out;
+}
+
+/** Ramps longer than this (integers between the edges) are computed per value rather than tabled. */
+const MAX_RAMP_TABLE = 1 << 16;
+
+/** voiValue's LINEAR branch (w > 1) inlined: x ≤ lo → 0, x > hi → 255, else the rounded ramp. */
+function linearToGray8(values: ArrayLike<number>, win: Window, invert: boolean, out: Uint8Array): void {
+  const w = Math.max(1, win.width);
+  const c5 = win.center - 0.5;
+  const w1 = w - 1;
+  const lo = c5 - w1 / 2;
+  const hi = c5 + w1 / 2;
+  const black = invert ? 255 : 0;
+  const white = invert ? 0 : 255;
+  // Integers k with lo < k ≤ hi: the table holds their grey values, indexed by k − first.
+  const first = Math.floor(lo) + 1;
+  const count = Math.floor(hi) - first + 1;
+  const table = count > 0 && count <= MAX_RAMP_TABLE ? new Uint8Array(count) : undefined;
+  if (table) {
+    for (let j = 0; j < count; j++) {
+      const y = Math.round(((first + j - c5) / w1 + 0.5) * 255);
+      table[j] = invert ? 255 - y : y;
+    }
+  }
+  const n = values.length;
+  for (let i = 0; i < n; i++) {
+    const x = values[i];
+    if (x <= lo) out[i] = black;
+    else if (x > hi) out[i] = white;
+    else {
+      // (x | 0) === x: an integer (within int32), so x − first is exact and indexes the table.
+      if (table !== undefined && (x | 0) === x) out[i] = table[x - first];
+      else {
+        const y = Math.round(((x - c5) / w1 + 0.5) * 255);
+        out[i] = invert ? 255 - y : y; // NaN (neither edge) lands here and stores 0, as before
+      }
+    }
+  }
+}
+
+/**
+ * The pixel attributes windowing a slice depends on (a structural subset of image.ts's ImageInfo, so this
+ * file keeps no imports).
+ */
+export interface WindowedAttributes {
+  photometricInterpretation: string;
+  voiLutFunction?: string;
+  rescaleSlope: number;
+  rescaleIntercept: number;
+  pixelPaddingValue?: number;
+  pixelPaddingRangeLimit?: number;
+}
+
+/**
+ * Window a monochrome slice's modality values to 8-bit grey as render.ts's renderSlice does — the file's
+ * VOI function (LINEAR unless LINEAR_EXACT or SIGMOID), MONOCHROME1 inverted, padding black — from the
+ * values alone: Pixel Padding Value/Range Limit (PS3.3 C.7.5.1.1.2, stored-value space) are mapped through
+ * the same Float32 rescale the values went through. `values`: rows×columns Float32.
+ */
+export function windowModality(values: Float32Array, attrs: WindowedAttributes, win: Window, out?: Uint8Array): Uint8Array {
+  const fn: VoiFunction = attrs.voiLutFunction === 'LINEAR_EXACT' || attrs.voiLutFunction === 'SIGMOID' ? attrs.voiLutFunction : 'LINEAR';
+  const gray = windowToGray8(values, win, { fn, invert: attrs.photometricInterpretation === 'MONOCHROME1', out });
+  if (attrs.pixelPaddingValue !== undefined) {
+    const f = (s: number) => Math.fround(s * attrs.rescaleSlope + attrs.rescaleIntercept);
+    const a = f(attrs.pixelPaddingValue);
+    const b = f(attrs.pixelPaddingRangeLimit ?? attrs.pixelPaddingValue);
+    const pmin = Math.min(a, b);
+    const pmax = Math.max(a, b);
+    for (let i = 0; i < values.length; i++) if (values[i] >= pmin && values[i] <= pmax) gray[i] = 0;
+  }
+  return gray;
 }

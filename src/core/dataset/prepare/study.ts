@@ -21,7 +21,7 @@ import {
   type DetectOutcome, type ManifestBox, type ManifestLine, type StudyMarker,
 } from './output';
 import type { StudyPlan } from './plan';
-import { encodeGrayPng, fitSize, windowSlice, type SliceSource } from './slices';
+import { fitSize, type PngSpec, type SliceSource } from './slices';
 import { sampleIndices, seededRandom } from './split';
 
 /** Settings a study needs. */
@@ -173,25 +173,31 @@ export async function processStudy(plan: StudyPlan, settings: StudySettings, run
     }
     const wanted = study.slices.map((_, k) => k).filter((k) => plan.classify.has(study.slices[k].number) || det?.slices.has(k) || det?.background.has(k));
     runtime.onSlice(study.uid, 0, wanted.length);
-    const detectPng = new Map<number, { png: Buffer; width: number; height: number; rows: number; columns: number }>();
-    const classifyPng = new Map<number, Buffer>();
+    const detectPng = new Map<number, { png: Uint8Array; width: number; height: number; rows: number; columns: number }>();
+    const classifyPng = new Map<number, Uint8Array>();
     let done = 0;
     let failed = false;
     const one = async (k: number) => {
       const slice = study.slices[k];
+      const forDetect = det !== undefined && (det.slices.has(k) || det.background.has(k));
+      const forClassify = plan.classify.has(slice.number);
+      // Window once and encode at every size the slice is needed at, in the decoder's thread; the detection
+      // size comes from the header scan's geometry (checked against the decoded slice below).
+      const size = det && forDetect ? fitSize(det.rows, det.columns, settings.imgsz) : undefined;
+      const png: PngSpec[] = [];
+      if (size) png.push({ ...size, level: settings.pngLevel });
+      if (forClassify) png.push({ width: settings.clsImgsz, height: settings.clsImgsz, level: settings.pngLevel });
       let decoded;
       try {
-        decoded = await runtime.source.decode(slice.path);
+        decoded = await runtime.source.decode(slice.path, { window: settings.window, values: forDetect, png });
       } catch (err) {
         throw new StudyFailure(`slice ${slice.number}: ${err instanceof DicomError ? err.message : describeThrown(err)}`);
       }
-      const { values, info } = decoded;
-      const gray = windowSlice(values, info, settings.window);
-      const jobs: Promise<void>[] = [];
-      if (det && (det.slices.has(k) || det.background.has(k))) {
+      const { info } = decoded;
+      if (det && size) {
         if (info.rows !== det.rows || info.columns !== det.columns) throw new StudyFailure(`slice ${slice.number}: ${info.rows}×${info.columns}, the header scan said ${det.rows}×${det.columns}`);
-        const size = fitSize(info.rows, info.columns, settings.imgsz);
-        jobs.push(encodeGrayPng(gray, info.rows, info.columns, size.width, size.height, settings.pngLevel).then((png) => { detectPng.set(k, { png, ...size, rows: info.rows, columns: info.columns }); }));
+        const values = decoded.values as Float32Array;
+        detectPng.set(k, { png: decoded.png[0], ...size, rows: info.rows, columns: info.columns });
         // The alignment statistic needs no full resolution: every step-th row and column (~128² samples).
         const step = Math.max(1, Math.floor(Math.min(info.rows, info.columns) / 128));
         for (const c of det.candidates) {
@@ -202,10 +208,7 @@ export async function processStudy(plan: StudyPlan, settings: StudySettings, run
           }
         }
       }
-      if (plan.classify.has(slice.number)) {
-        jobs.push(encodeGrayPng(gray, info.rows, info.columns, settings.clsImgsz, settings.clsImgsz, settings.pngLevel).then((png) => { classifyPng.set(k, png); }));
-      }
-      await Promise.all(jobs);
+      if (forClassify) classifyPng.set(k, decoded.png[png.length - 1]);
       runtime.onSlice(study.uid, ++done, wanted.length);
     };
     await Promise.all(wanted.map((k) => runtime.limit(async () => {
