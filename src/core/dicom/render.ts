@@ -3,9 +3,8 @@
  * needs a picture of a slice; the webview draws with the same VOI function (voi.ts).
  */
 import type { ImageInfo } from './image';
-import { paddingMask, voiFunction } from './lut';
 import type { StoredPixels } from './pixels';
-import { windowToGray8, type Window } from './voi';
+import { windowModality, type Window } from './voi';
 
 /** A rendered slice: rows×columns bytes (grey) or rows×columns×3 (RGB input passes through). */
 export interface Gray8Image {
@@ -16,7 +15,8 @@ export interface Gray8Image {
 }
 
 /**
- * Window modality values for display: the file's VOI function, MONOCHROME1 inverted, padding pixels black.
+ * Window modality values for display (voi.ts windowModality: the file's VOI function, MONOCHROME1 inverted,
+ * padding pixels black) — the same function the decode workers use for `prepare`.
  * `modality`: rows×columns Float32 (monochrome). Colour images pass through unwindowed (scaled down to 8 bits).
  */
 export function renderSlice(modality: Float32Array, stored: StoredPixels, info: ImageInfo, win: Window): Gray8Image {
@@ -28,9 +28,7 @@ export function renderSlice(modality: Float32Array, stored: StoredPixels, info: 
     for (let i = 0; i < data.length; i++) data[i] = Math.max(0, Math.min(255, stored[i] >> shift));
     return { width, height, channels: 3, data };
   }
-  const data = windowToGray8(modality, win, { fn: voiFunction(info), invert: info.photometricInterpretation === 'MONOCHROME1' });
-  const pad = paddingMask(stored, info);
-  if (pad) for (let i = 0; i < pad.length; i++) if (pad[i]) data[i] = 0;
+  const data = windowModality(modality, info, win);
   return { width, height, channels: 1, data };
 }
 
