@@ -8,6 +8,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { DicomError, describeThrown, type DicomErrorCode } from './errors';
 import { readImageInfo, type ImageInfo } from './image';
 import { parseDicom } from './parse';
+import { mapLimit } from '../util/async';
 
 /** One file of a series (a multi-frame file is one entry with `frames` frames). */
 export interface SeriesEntry {
@@ -124,20 +125,6 @@ async function readInfo(path: string): Promise<ImageInfo> {
     if (err instanceof DicomError && err.code === 'NOT_DICOM') throw err; // the head decides that
     return attempt(size);
   }
-}
-
-/** Run `task` over `items` with at most `limit` in flight; results in input order. */
-async function mapLimit<T, R>(items: readonly T[], limit: number, task: (item: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await task(items[i]);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
 }
 
 async function listFiles(dir: string, recursive: boolean): Promise<string[]> {

@@ -15,6 +15,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { DicomError, describeThrown } from '../../dicom/errors';
 import { csvError, intField, numberField, readCsv } from './csv';
+import { mapLimit } from '../../util/async';
 
 /** A fracture box from train_bounding_boxes.csv, in source pixels. */
 export interface FractureBox {
@@ -75,19 +76,6 @@ const SLICE_FILE = /^(\d+)\.dcm$/i;
 
 async function isDir(path: string): Promise<boolean> {
   return stat(path).then((s) => s.isDirectory(), () => false);
-}
-
-async function mapLimit<T, R>(items: readonly T[], limit: number, task: (item: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await task(items[i]);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
 }
 
 /** Slice numbers missing from 1…max (at most a few named). */
