@@ -88,6 +88,11 @@ export async function main(argv: string[], io: Pick<CommandContext, 'stdout' | '
 
 /** Process entry: run with process.argv and set the exit code (used by bin/dicom-ml.js). */
 export function runCli(): void {
+  // `dicom-ml info F | head`: the reader went away; that is not an error of ours.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw err;
+  });
   main(process.argv.slice(2)).then((code) => { process.exitCode = code; }, (err: unknown) => {
     process.stderr.write(`dicom-ml: ${formatUserError(err)}\n`);
     process.exitCode = 1;
