@@ -13,6 +13,7 @@ import { pixels, pixelsUsage } from './commands/pixels';
 import { prepare, prepareOptions, prepareUsage } from './commands/prepare';
 import { render, renderUsage } from './commands/render';
 import { sample, sampleUsage } from './commands/sample';
+import { series, seriesUsage } from './commands/series';
 
 interface Command {
   run(ctx: CommandContext): Promise<void>;
@@ -34,6 +35,7 @@ const COMMANDS: Record<string, Command> = {
     options: { out: { type: 'string' }, studies: { type: 'string' }, seed: { type: 'string' }, size: { type: 'string' }, slices: { type: 'string' }, syntax: { type: 'string' }, 'fracture-rate': { type: 'string' }, 'segmentation-rate': { type: 'string' } },
   },
   prepare: { run: prepare, usage: prepareUsage, options: prepareOptions },
+  series: { run: series, usage: seriesUsage, options: { recursive: { type: 'boolean' } } },
   demo: { run: demo, usage: demoUsage, options: { out: { type: 'string' }, slices: { type: 'string' }, size: { type: 'string' }, seed: { type: 'string' } } },
 };
 

@@ -1,7 +1,7 @@
 // The CLI contract (ARCHITECTURE "CLI contract"), run as a user runs it: the built bin/dicom-ml.js.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -83,4 +83,30 @@ test('bad input: non-zero exit, one line on stderr naming file and problem, no s
     assert.equal(r.stderr.trim().split('\n')[0].length > 0, true);
     assert.equal(r.stdout, '', 'nothing on stdout');
   }
+});
+
+test('series DIR reports order, spacing, gaps, duplicates and skipped files', { skip: haveBuild ? false : 'no build' }, () => {
+  const dir = join(tmp, 'series');
+  assert.equal(run('demo', '--out', dir, '--slices', '8').status, 0);
+  // Make a gap (remove instance 4), a duplicate position (copy of 6) and a non-DICOM file.
+  rmSync(join(dir, '4.dcm'));
+  copyFileSync(join(dir, '6.dcm'), join(dir, '6b.dcm'));
+  writeFileSync(join(dir, 'notes.dcm'), 'not dicom');
+  const r = run('series', dir, '--json');
+  assert.equal(r.status, 0, r.stderr);
+  const j = JSON.parse(r.stdout);
+  assert.equal(j.series.length, 1);
+  const s = j.series[0];
+  assert.equal(s.orderedBy, 'position');
+  assert.equal(s.slices, 8);
+  assert.equal(s.spacing, 2.5);
+  assert.deepEqual(s.duplicates, [['6.dcm', '6b.dcm']]);
+  assert.equal(s.gaps.length, 1);
+  assert.equal(s.gaps[0].distance, 5);
+  assert.equal(j.skipped.length, 1);
+  assert.match(j.skipped[0].file, /notes\.dcm$/);
+  const text = run('series', dir);
+  assert.match(text.stdout, /duplicate position: 6\.dcm and 6b\.dcm/);
+  assert.match(text.stdout, /gap wider than 1\.5× the median spacing/);
+  assert.match(text.stdout, /skipped .*notes\.dcm: not a DICOM file/);
 });
