@@ -7,7 +7,7 @@ import { DicomViewerProvider, VIEW_TYPE } from './viewer/provider';
 export function activate(context: vscode.ExtensionContext): void {
   const { extensionUri } = context;
   context.subscriptions.push(
-    DicomViewerProvider.register(context),
+    ...DicomViewerProvider.register(context),
     vscode.tasks.registerTaskProvider(TASK_TYPE, new DicomMlTaskProvider(extensionUri)),
     vscode.commands.registerCommand('dicomMl.openViewer', async (uri?: vscode.Uri) => {
       const target = uri ?? vscode.window.activeTextEditor?.document.uri

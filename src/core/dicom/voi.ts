@@ -130,13 +130,23 @@ export interface WindowedAttributes {
 export function windowModality(values: Float32Array, attrs: WindowedAttributes, win: Window, out?: Uint8Array): Uint8Array {
   const fn: VoiFunction = attrs.voiLutFunction === 'LINEAR_EXACT' || attrs.voiLutFunction === 'SIGMOID' ? attrs.voiLutFunction : 'LINEAR';
   const gray = windowToGray8(values, win, { fn, invert: attrs.photometricInterpretation === 'MONOCHROME1', out });
-  if (attrs.pixelPaddingValue !== undefined) {
-    const f = (s: number) => Math.fround(s * attrs.rescaleSlope + attrs.rescaleIntercept);
-    const a = f(attrs.pixelPaddingValue);
-    const b = f(attrs.pixelPaddingRangeLimit ?? attrs.pixelPaddingValue);
-    const pmin = Math.min(a, b);
-    const pmax = Math.max(a, b);
+  const pad = paddingRange(attrs);
+  if (pad) {
+    const [pmin, pmax] = pad;
     for (let i = 0; i < values.length; i++) if (values[i] >= pmin && values[i] <= pmax) gray[i] = 0;
   }
   return gray;
+}
+
+/**
+ * Pixel Padding Value / Range Limit (PS3.3 C.7.5.1.1.2) carried into modality units, as [min, max]: the
+ * stored padding values go through the same Float32 rescale as the pixels, so comparing modality values
+ * against this range marks exactly the padded pixels. Undefined when the file declares no padding.
+ */
+export function paddingRange(attrs: Pick<WindowedAttributes, 'rescaleSlope' | 'rescaleIntercept' | 'pixelPaddingValue' | 'pixelPaddingRangeLimit'>): [number, number] | undefined {
+  if (attrs.pixelPaddingValue === undefined) return undefined;
+  const f = (s: number) => Math.fround(s * attrs.rescaleSlope + attrs.rescaleIntercept);
+  const a = f(attrs.pixelPaddingValue);
+  const b = f(attrs.pixelPaddingRangeLimit ?? attrs.pixelPaddingValue);
+  return [Math.min(a, b), Math.max(a, b)];
 }

@@ -4,6 +4,7 @@
  */
 import * as vscode from 'vscode';
 import { formatUserError } from '../../core/dicom/errors';
+import { DecodePool } from '../../core/dicom/decodePool';
 import { loadImage } from '../../core/dicom/load';
 import { openSeriesFor } from '../../core/viewer/openSeries';
 import { SeriesSource } from '../../core/viewer/seriesSource';
@@ -39,14 +40,21 @@ const BODY = `
 
 /** Provides the `dicomMl.viewer` custom editor. */
 export class DicomViewerProvider implements vscode.CustomReadonlyEditorProvider<DicomDocument> {
-  constructor(private readonly extensionUri: vscode.Uri) {}
+  constructor(private readonly extensionUri: vscode.Uri, private readonly pool: DecodePool) {}
 
-  /** Register the provider; the result goes into context.subscriptions. */
-  static register(context: vscode.ExtensionContext): vscode.Disposable {
-    return vscode.window.registerCustomEditorProvider(VIEW_TYPE, new DicomViewerProvider(context.extensionUri), {
-      supportsMultipleEditorsPerDocument: true,
-      webviewOptions: { retainContextWhenHidden: false },
-    });
+  /**
+   * Register the provider with one decode pool for all viewers (slices decode off the extension host's
+   * thread); both disposables go into context.subscriptions.
+   */
+  static register(context: vscode.ExtensionContext): vscode.Disposable[] {
+    const pool = new DecodePool({ size: 2 });
+    return [
+      vscode.window.registerCustomEditorProvider(VIEW_TYPE, new DicomViewerProvider(context.extensionUri, pool), {
+        supportsMultipleEditorsPerDocument: true,
+        webviewOptions: { retainContextWhenHidden: false },
+      }),
+      { dispose: () => void pool.close() },
+    ];
   }
 
   openCustomDocument(uri: vscode.Uri): DicomDocument {
@@ -76,7 +84,7 @@ export class DicomViewerProvider implements vscode.CustomReadonlyEditorProvider<
         return;
       }
       const opened = await openSeriesFor(path);
-      source = new SeriesSource(opened.entries);
+      source = new SeriesSource(opened.entries, { pool: this.pool });
       post({ kind: 'rpc/notify', method: 'viewer/init', params: opened.init });
     };
 
