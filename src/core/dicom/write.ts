@@ -28,6 +28,16 @@ export interface WriteElement {
 export interface WriteMeta {
   sopClassUID: string;
   sopInstanceUID: string;
+  /**
+   * Transfer Syntax UID the File Meta Information declares (default explicit VR little endian). The data set
+   * itself is always written explicit VR little endian, which every encapsulated syntax also uses (PS3.5 A.4).
+   */
+  transferSyntaxUID?: string;
+  /**
+   * Bytes appended after the data set, already encoded — e.g. encapsulated Pixel Data (PS3.5 A.4). Must be
+   * the highest tag, so the data set's elements must all sort before it.
+   */
+  trailer?: Uint8Array;
 }
 
 /** CT Image Storage (PS3.4 B.5). */
@@ -222,17 +232,19 @@ export function encodePart10(dataSet: readonly WriteElement[], meta: WriteMeta):
     { tag: 0x00020001, vr: 'OB', value: new Uint8Array([0x00, 0x01]) },
     { tag: 0x00020002, vr: 'UI', value: meta.sopClassUID },
     { tag: 0x00020003, vr: 'UI', value: meta.sopInstanceUID },
-    { tag: 0x00020010, vr: 'UI', value: TS.ExplicitVRLittleEndian },
+    { tag: 0x00020010, vr: 'UI', value: meta.transferSyntaxUID ?? TS.ExplicitVRLittleEndian },
     { tag: 0x00020012, vr: 'UI', value: IMPLEMENTATION_CLASS_UID },
     { tag: 0x00020013, vr: 'SH', value: IMPLEMENTATION_VERSION },
   ]);
   const groupLength = encodeToBytes([{ tag: 0x00020000, vr: 'UL', value: metaBody.length }]);
   const body = encodeToBytes(dataSet);
-  const out = new Uint8Array(132 + groupLength.length + metaBody.length + body.length);
+  const trailer = meta.trailer ?? new Uint8Array(0);
+  const out = new Uint8Array(132 + groupLength.length + metaBody.length + body.length + trailer.length);
   out.set([0x44, 0x49, 0x43, 0x4d], 128);
   out.set(groupLength, 132);
   out.set(metaBody, 132 + groupLength.length);
   out.set(body, 132 + groupLength.length + metaBody.length);
+  out.set(trailer, 132 + groupLength.length + metaBody.length + body.length);
   return out;
 }
 

@@ -2,15 +2,12 @@
  * CT slices in a chosen transfer syntax: native explicit VR little endian (write.ts as it is), or encapsulated
  * RLE Lossless / JPEG Lossless SV1 (PS3.5 A.4): Pixel Data (7FE0,0010) as OB with undefined length, an
  * empty Basic Offset Table item, one fragment per frame (padded to even length), a Sequence Delimitation Item.
- *
- * write.ts's encodePart10 always declares explicit VR little endian in the File Meta Information, so this
- * module encodes the data set without Pixel Data through it, swaps in File Meta Information naming the real
- * transfer syntax (PS3.10 7.1) and appends the encapsulated Pixel Data (the highest tag, so order holds).
- * If write.ts grows a transfer-syntax option, the meta splice below can go.
+ * The data set without Pixel Data goes through write.ts's encodePart10, which declares the real transfer
+ * syntax in the File Meta Information (PS3.10 7.1) and appends the encapsulated Pixel Data (the highest tag).
  */
 import { DicomError } from '../errors';
 import { TS } from '../uids';
-import { CT_IMAGE_STORAGE, IMPLEMENTATION_CLASS_UID, ctDataSet, encodeCtSlice, encodePart10, type CtSlice } from '../write';
+import { CT_IMAGE_STORAGE, ctDataSet, encodeCtSlice, encodePart10, type CtSlice } from '../write';
 import { encodeJpegLosslessSV1 } from './jpegLossless';
 import { encodeRle } from './rle';
 
@@ -29,31 +26,6 @@ const PIXEL_DATA = 0x7fe00010;
 function le16(v: number): number[] { return [v & 0xff, (v >> 8) & 0xff]; }
 function le32(v: number): number[] { return [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, (v >>> 24) & 0xff]; }
 function tagBytes(tag: number): number[] { return [...le16(tag >>> 16), ...le16(tag & 0xffff)]; }
-
-/** One explicit VR little endian element of the File Meta Information (PS3.5 7.1.2). */
-function metaElement(tag: number, vr: 'OB' | 'UI' | 'SH' | 'UL', value: number[]): number[] {
-  const long = vr === 'OB';
-  return [...tagBytes(tag), vr.charCodeAt(0), vr.charCodeAt(1), ...(long ? [0, 0, ...le32(value.length)] : le16(value.length)), ...value];
-}
-
-function text(s: string, pad: number): number[] {
-  const out = Array.from(s, (ch) => ch.charCodeAt(0));
-  if (out.length % 2) out.push(pad);
-  return out;
-}
-
-/** File Meta Information (PS3.10 7.1) with its group length, declaring `transferSyntaxUID`. */
-function fileMeta(sopClassUID: string, sopInstanceUID: string, transferSyntaxUID: string): Uint8Array {
-  const body = [
-    ...metaElement(0x00020001, 'OB', [0x00, 0x01]),
-    ...metaElement(0x00020002, 'UI', text(sopClassUID, 0)),
-    ...metaElement(0x00020003, 'UI', text(sopInstanceUID, 0)),
-    ...metaElement(0x00020010, 'UI', text(transferSyntaxUID, 0)),
-    ...metaElement(0x00020012, 'UI', text(IMPLEMENTATION_CLASS_UID, 0)),
-    ...metaElement(0x00020013, 'SH', text('DICOMML_0.1', 0x20)),
-  ];
-  return Uint8Array.from([...metaElement(0x00020000, 'UL', le32(body.length)), ...body]);
-}
 
 /**
  * Encapsulated Pixel Data (PS3.5 A.4): OB, undefined length; an empty Basic Offset Table (allowed for any
@@ -87,22 +59,15 @@ export function encodeCtSliceAs(slice: CtSlice, syntax: SliceSyntax): Uint8Array
   const dataSet = ctDataSet(slice).filter((el) => el.tag !== PIXEL_DATA);
   const late = dataSet.find((el) => el.tag > PIXEL_DATA);
   if (late) throw new DicomError('BAD_ARGUMENT', `element ${late.tag.toString(16)} follows Pixel Data; not supported with encapsulation`);
-  const sopClassUID = slice.sopClassUID ?? CT_IMAGE_STORAGE;
-  const plain = encodePart10(dataSet, { sopClassUID, sopInstanceUID: slice.sopInstanceUID });
-  // Skip preamble + "DICM" (132) and the meta group: its group length element (12 bytes) + its value.
-  const metaEnd = 132 + 12 + new DataView(plain.buffer, plain.byteOffset + 140, 4).getUint32(0, true);
-  const body = plain.subarray(metaEnd);
   const bitsStored = slice.bitsStored ?? 16;
   const frame = syntax === 'rle'
     ? encodeRle(slice.pixelData, { rows: slice.rows, columns: slice.columns, samplesPerPixel: 1, bitsAllocated: 16 })
     // PS3.5 8.2.1: signed pixels are JPEG-coded as their 16-bit two's complement patterns, so P = 16.
     : encodeJpegLosslessSV1({ width: slice.columns, height: slice.rows, precision: slice.pixelData instanceof Int16Array ? 16 : bitsStored, samples: slice.pixelData });
-  const meta = fileMeta(sopClassUID, slice.sopInstanceUID, SYNTAX_UID[syntax]);
-  const pixels = encapsulatePixelData([frame]);
-  const out = new Uint8Array(132 + meta.length + body.length + pixels.length);
-  out.set([0x44, 0x49, 0x43, 0x4d], 128);
-  out.set(meta, 132);
-  out.set(body, 132 + meta.length);
-  out.set(pixels, 132 + meta.length + body.length);
-  return out;
+  return encodePart10(dataSet, {
+    sopClassUID: slice.sopClassUID ?? CT_IMAGE_STORAGE,
+    sopInstanceUID: slice.sopInstanceUID,
+    transferSyntaxUID: SYNTAX_UID[syntax],
+    trailer: encapsulatePixelData([frame]),
+  });
 }
