@@ -1,10 +1,10 @@
 /** File access for the DICOM core: read a file, parse it, and name the file in every error. */
-import { readFile } from 'node:fs/promises';
-import { DicomError, describeThrown } from './errors';
+import { DicomError } from './errors';
 import { readImageInfo, type ImageInfo } from './image';
 import { modalityValues } from './lut';
 import { parseDicom, type DicomFile } from './parse';
 import { decodeFrame, type StoredPixels } from './pixels';
+import { readInputFile } from '../io/read';
 
 /** A parsed image file and its validated pixel attributes. */
 export interface LoadedImage {
@@ -15,14 +15,7 @@ export interface LoadedImage {
 
 /** Read and parse `path`; errors are {@link DicomError}s naming the file. */
 export async function loadImage(path: string): Promise<LoadedImage> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await readFile(path);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory, not a file' : code === 'EACCES' ? 'permission denied' : describeThrown(err);
-    throw new DicomError('IO', why, path, { cause: err });
-  }
+  const bytes = await readInputFile(path);
   try {
     const file = parseDicom(bytes, path);
     return { path, file, info: readImageInfo(file, path) };

@@ -6,10 +6,10 @@
  * extension bundle is CJS), and we need spec-exact qform handling (qfac from pixdim[0], `a` clamped when
  * b²+c²+d² > 1) and our own one-line errors naming the file. The header is ~40 fields at fixed offsets.
  */
-import { readFile } from 'node:fs/promises';
 import { gunzip } from 'node:zlib';
 import { promisify } from 'node:util';
 import { DicomError, describeThrown } from './errors';
+import { readInputFile } from '../io/read';
 
 const gunzipAsync = promisify(gunzip);
 
@@ -71,13 +71,7 @@ const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /** Read a .nii or .nii.gz file (gzip is recognised by its magic, not the name). Errors name the file. */
 export async function readNifti(path: string): Promise<NiftiVolume> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await readFile(path);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new DicomError('IO', code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory, not a file' : describeThrown(err), path, { cause: err });
-  }
+  let bytes: Uint8Array = await readInputFile(path);
   if (bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b) {
     try {
       bytes = await gunzipAsync(bytes);

@@ -3,8 +3,8 @@
  * embedded commas), CRLF or LF, an optional UTF-8 BOM. Every error names the file and the 1-based line,
  * so a garbled label file is one readable line, never a wrong label.
  */
-import { readFile } from 'node:fs/promises';
-import { DicomError, describeThrown } from '../../dicom/errors';
+import { DicomError } from '../../dicom/errors';
+import { readInputFile } from '../../io/read';
 
 /** One data row: values by column name, and the line it started on (1-based, the header is line 1). */
 export interface CsvRow {
@@ -70,13 +70,7 @@ function records(text: string, file: string): { line: number; fields: string[] }
  * columns allowed). Rows with a different number of fields than the header are errors.
  */
 export async function readCsv(file: string, required: readonly string[]): Promise<CsvTable> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new DicomError('IO', code === 'ENOENT' ? 'no such file' : describeThrown(err), file, { cause: err });
-  }
+  const text = (await readInputFile(file)).toString('utf8');
   return parseCsv(text.replace(/^\uFEFF/, ''), file, required);
 }
 
