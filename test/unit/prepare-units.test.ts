@@ -160,6 +160,8 @@ void test('CLI: usage errors, a one-line input error, and a classification-only 
   await assert.rejects(prepare(ctx({ rsna: '/tmp/x', out: '/tmp/y', val: '1' })), /--val must be a number in 0…1 \(exclusive\), got "1"/);
   await assert.rejects(prepare(ctx({ rsna: '/tmp/x', out: '/tmp/y', window: 'wide' })), /--window: window "wide" is not C,W/);
   await assert.rejects(prepare(ctx({ rsna: '/tmp/x', out: '/tmp/y', 'neg-from': 'some' })), /--neg-from must be all or healthy/);
+  await assert.rejects(prepare(ctx({ rsna: '/tmp/x', out: '/tmp/y', 'crop-imgsz': '8' })), /--crop-imgsz must be 16…4096, got 8/);
+  await assert.rejects(prepare(ctx({ rsna: '/tmp/x', out: '/tmp/y', 'min-box': '1.5' })), /--min-box must be a whole number ≥ 0, got "1.5"/);
   const dir = await mkdtemp(join(tmpdir(), 'prepare-cli-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
   const rsna = join(dir, 'rsna');

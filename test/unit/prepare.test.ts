@@ -13,6 +13,10 @@
  *   I  a truncated slice (a vertebra slice) → study skipped;  J  slice 3 missing → study skipped
  *   K  truncated .nii.gz → detection skipped, classification kept
  *
+ * Fracture boxes (A 9, A 10, C 14, K 5) sit on a vertebra of their slice, one more on A 9 in the air, so the
+ * vertebra crops (classify-vertebrae/) have positives and a box that labels none; prepare-crops.test.ts checks
+ * the crop set in depth on the phantom.
+ *
  * Expected boxes come from the generator's slice-space labels, never from the code under test. KEEP=1 keeps the
  * temporary folder (its path starts with prepare-) for a look.
  */
@@ -41,6 +45,8 @@ let out = '';
 let summary: PrepareSummary;
 let lines: ManifestLine[];
 const studies = new Map<string, SyntheticStudy>();
+/** Study/slice → the vertebra label a fracture box was put on. */
+const onVertebraLabel = new Map<string, number>();
 
 before(async () => {
   if (!hasNibabel) return;
@@ -73,8 +79,15 @@ before(async () => {
   await truncate(join(iStudy.dir, '8.dcm'), 2000);
   await unlink(join((studies.get('J') as SyntheticStudy).dir, '3.dcm'));
   const box = (id: string, slice: number) => ({ uid: id, slice, x: 12, y: 14, width: 9, height: 7 });
+  // A 6×6 box centred on the first vertebra of the slice (generator labels, slice space); one in the air (corner).
+  const onVertebra = (key: string, slice: number) => {
+    const s = studies.get(key) as SyntheticStudy;
+    const [label, e] = [...syntheticExtents(s, slice - 1)][0];
+    onVertebraLabel.set(`${s.uid}/${slice}`, label);
+    return { uid: s.uid, slice, x: (e.x0 + e.x1 + 1) / 2 - 3, y: (e.y0 + e.y1 + 1) / 2 - 3, width: 6, height: 6 };
+  };
   await writeRsnaCsvs(rsna, Object.entries(U).map(([key, id]) => ({ uid: id, patientOverall: ['A', 'C', 'G', 'I', 'K'].includes(key) ? 1 : 0 })),
-    [box(U.A, 9), box(U.A, 9), box(U.A, 10), box(U.C, 14), box(U.G, 20), box(U.G, 21), box(U.G, 22), box(U.K, 5)]);
+    [onVertebra('A', 9), { uid: U.A, slice: 9, x: 0, y: 0, width: 4, height: 4 }, onVertebra('A', 10), onVertebra('C', 14), box(U.G, 20), box(U.G, 21), box(U.G, 22), onVertebra('K', 5)]);
   summary = await prepareRsna({ rsna, out, val: 0.3, seed: 7, decoder: 'pool', jobs: 2 });
   lines = await readManifest(out);
 });
@@ -163,12 +176,27 @@ void test('split by study, manifest complete and consistent with the files', { s
     if (l.set === 'classify') assert.ok(l.label === 'normal' || l.label === 'fracture');
   }
   // Classification: positives = slices with a fracture box; negatives balanced per split (neg-ratio 1).
-  const positives = lines.filter((l) => l.label === 'fracture').map((l) => `${l.study}/${l.slice}`).sort();
+  const positives = lines.filter((l) => l.set === 'classify' && l.label === 'fracture').map((l) => `${l.study}/${l.slice}`).sort();
   assert.deepEqual(positives, [`${U.A}/10`, `${U.A}/9`, `${U.C}/14`, `${U.G}/20`, `${U.G}/21`, `${U.G}/22`, `${U.K}/5`].sort());
   for (const split of ['train', 'val'] as const) {
     assert.equal(summary.balance[split].normal, summary.balance[split].fracture, `${split} balanced`);
   }
   assert.equal(summary.images, lines.length);
+});
+
+void test('vertebra crops: the vertebra a fracture box sits on is positive, a box in the air labels none, no crops without detection', { skip }, () => {
+  const crops = lines.filter((l) => l.set === 'classify-vertebrae');
+  const positives = crops.filter((l) => l.label === 'fracture');
+  // K's mask is unreadable: its box labels nothing. A and C: one vertebra each on slices 9, 10, 14.
+  const want = [...onVertebraLabel].filter(([k]) => !k.startsWith(U.K)).map(([k, label]) => `${k}/C${label}`).sort();
+  assert.deepEqual(positives.map((l) => `${l.study}/${l.slice}/${l.vertebra}`).sort(), want);
+  const a9 = positives.find((l) => l.study === U.A && l.slice === 9);
+  assert.equal(a9?.fractures?.length, 1, 'the box in the air is not one of the vertebra\'s fractures');
+  assert.ok(!crops.some((l) => l.study === U.F || l.study === U.K), 'no crops where detection was skipped');
+  for (const split of ['train', 'val'] as const) {
+    const mine = crops.filter((l) => l.split === split);
+    assert.equal(mine.filter((l) => l.label === 'normal').length, Math.min(summary.balance[split].cropNormalPool, mine.filter((l) => l.label === 'fracture').length), `${split}: balanced`);
+  }
 });
 
 void test('ultralytics data.yaml/labels and torchvision ImageFolder layouts load (checked in Python)', { skip }, () => {
@@ -231,4 +259,5 @@ void test('a run killed mid-way leaves nothing that looks complete; the rerun fi
   const strip = (text: string) => text.split('\n').sort().join('\n');
   assert.equal(strip(await readFile(join(killed, 'manifest.jsonl'), 'utf8')), strip(await readFile(join(out, 'manifest.jsonl'), 'utf8')));
   assert.deepEqual(await listOutputFiles(killed), await listOutputFiles(out));
+  for (const f of await listOutputFiles(out)) assert.deepEqual(await readFile(join(killed, f)), await readFile(join(out, f)), `${f}: same bytes`);
 });

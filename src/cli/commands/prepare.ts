@@ -4,11 +4,12 @@ import { prepareRsna, PREPARE_DEFAULTS, type PrepareProgress, type PrepareSummar
 import { intOption, UsageError } from '../args';
 import type { CommandContext } from '../context';
 
-export const prepareUsage = 'dicom-ml prepare --rsna DIR --out DIR [--window C,W|bone] [--imgsz N] [--cls-imgsz N] [--val F] [--seed S] [--neg-ratio R] [--neg-from all|healthy] [--bg-ratio F] [--jobs N] [--limit N] [--png-level 0-9] [--force] [--json]';
+export const prepareUsage = 'dicom-ml prepare --rsna DIR --out DIR [--window C,W|bone] [--imgsz N] [--cls-imgsz N] [--crop-imgsz N] [--min-box PX] [--val F] [--seed S] [--neg-ratio R] [--neg-from all|healthy] [--bg-ratio F] [--jobs N] [--limit N] [--png-level 0-9] [--force] [--json]';
 
 /** Options of `prepare` for the COMMANDS table of src/cli/main.ts. */
 export const prepareOptions: Record<string, { type: 'string' | 'boolean' }> = {
   rsna: { type: 'string' }, out: { type: 'string' }, window: { type: 'string' }, imgsz: { type: 'string' }, 'cls-imgsz': { type: 'string' },
+  'crop-imgsz': { type: 'string' }, 'min-box': { type: 'string' },
   val: { type: 'string' }, seed: { type: 'string' }, 'neg-ratio': { type: 'string' }, 'neg-from': { type: 'string' }, 'bg-ratio': { type: 'string' },
   jobs: { type: 'string' }, limit: { type: 'string' }, 'png-level': { type: 'string' }, force: { type: 'boolean' },
 };
@@ -41,21 +42,24 @@ export function progressLine(p: PrepareProgress, width = 24): string {
   return `prepare [${'#'.repeat(fill)}${'.'.repeat(width - fill)}] ${String(Math.round(f * 100)).padStart(3)}%  ${p.slicesDone}/${p.slices} slices  ${p.studiesDone}/${p.studies} studies  ${rate.toFixed(1)} slices/s  ${eta}`;
 }
 
-/** The class balance per split, as a small table for people. */
+/**
+ * The class balance per split, as a small table for people: detection, classify/ (whole slices: normal,
+ * fracture) and classify-vertebrae/ (crops: normal of the pool sampled from, fracture).
+ */
 export function balanceTable(summary: PrepareSummary): string[] {
-  const head = ['split', 'studies', 'detect imgs', 'boxes', 'background', 'normal', 'fracture', 'fracture %'];
+  const head = ['split', 'studies', 'detect imgs', 'boxes', 'background', 'normal', 'fracture', 'fracture %', 'crop normal/pool', 'crop fracture'];
   const rows = (['train', 'val'] as const).map((s) => {
     const b = summary.balance[s];
     const n = b.normal + b.fracture;
-    return [s, b.studies, b.detectImages, b.detectBoxes, b.detectBackground, b.normal, b.fracture, n ? ((100 * b.fracture) / n).toFixed(1) : '-'].map(String);
+    return [s, b.studies, b.detectImages, b.detectBoxes, b.detectBackground, b.normal, b.fracture, n ? ((100 * b.fracture) / n).toFixed(1) : '-', `${b.cropNormal}/${b.cropNormalPool}`, b.cropFracture].map(String);
   });
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   return [head, ...rows].map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  '));
 }
 
 /**
- * `dicom-ml prepare`: RSNA 2022 layout → detect/ (ultralytics), classify/ (ImageFolder), manifest.jsonl and
- * prepare.json in --out. Progress on stderr (a redrawn bar on a terminal, else a line per study); the class
+ * `dicom-ml prepare`: RSNA 2022 layout → detect/ (ultralytics), classify/ and classify-vertebrae/
+ * (ImageFolder: whole slices, vertebra crops), manifest.jsonl and prepare.json in --out. Progress on stderr (a redrawn bar on a terminal, else a line per study); the class
  * balance per split at the end; `--json` prints prepare.json on stdout. Rerunning finishes only what is missing.
  */
 export async function prepare(ctx: CommandContext): Promise<void> {
@@ -78,6 +82,8 @@ export async function prepare(ctx: CommandContext): Promise<void> {
     rsna, out, window,
     imgsz: ranged('imgsz', ctx.options.imgsz, PREPARE_DEFAULTS.imgsz, 32, 4096),
     clsImgsz: ranged('cls-imgsz', ctx.options['cls-imgsz'], PREPARE_DEFAULTS.clsImgsz, 16, 4096),
+    cropImgsz: ranged('crop-imgsz', ctx.options['crop-imgsz'], PREPARE_DEFAULTS.cropImgsz, 16, 4096),
+    minBox: ranged('min-box', ctx.options['min-box'], PREPARE_DEFAULTS.minBox, 0, 65535),
     val: floatOption('val', ctx.options.val, PREPARE_DEFAULTS.val, 0, 1, true),
     seed: ranged('seed', ctx.options.seed, PREPARE_DEFAULTS.seed, 0, 2 ** 32 - 1),
     negRatio: floatOption('neg-ratio', ctx.options['neg-ratio'], PREPARE_DEFAULTS.negRatio, 0, 1000),

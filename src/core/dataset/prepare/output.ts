@@ -6,10 +6,13 @@
  *   OUT/detect/labels/{train,val}/<UID>_<slice>.txt     `class cx cy w h` normalised, class = vertebra − 1
  *   OUT/detect/data.yaml                                absolute `path`, train/val, names {0: C1 … 6: C7}
  *   OUT/classify/{train,val}/{normal,fracture}/<UID>_<slice>.png   torchvision ImageFolder layout
+ *   OUT/classify-vertebrae/{train,val}/{normal,fracture}/<UID>_<slice>_<Cn>.png
+ *                                                       one square crop per vertebra box (crops.ts), ImageFolder
  *   OUT/manifest.jsonl                                  one line per image (see {@link ManifestLine})
  *   OUT/prepare.json                                    summary; written last: its presence means complete
  *   OUT/.prepare/config.json                            options + plan fingerprint (a changed config is refused)
  *   OUT/.prepare/studies/<UID>.json                     per-study completion marker with its manifest lines
+ *                                                       and its normal vertebra crops not yet sampled
  *
  * Every file is written atomically (temp + rename). manifest.jsonl, data.yaml and prepare.json are removed
  * when a run starts work and rewritten at its end, so nothing looks complete until everything is.
@@ -20,8 +23,11 @@ import { writeFileAtomic } from '../../io/atomic';
 import type { FractureBox } from './rsna';
 import type { Split } from './split';
 
-/** Which dataset an image belongs to. */
-export type ImageSet = 'detect' | 'classify';
+/**
+ * Which dataset an image belongs to: `detect` (whole slices, vertebra boxes), `classify` (whole slices, the
+ * paper's protocol), `classify-vertebrae` (one crop per vertebra box, ARCHITECTURE "Two-stage design").
+ */
+export type ImageSet = 'detect' | 'classify' | 'classify-vertebrae';
 
 /** Classification label (ImageFolder class folder); index order: normal = 0, fracture = 1. */
 export type ClassLabel = 'normal' | 'fracture';
@@ -45,7 +51,26 @@ export interface ManifestBox {
   y1: number;
 }
 
-/** One line of manifest.jsonl: one written image. */
+/** A pixel rectangle of a source slice, inclusive: columns x0…x1, rows y0…y1 (x1 − x0 + 1 pixels wide). */
+export interface PixelBox {
+  x0: number;
+  y0: number;
+  x1: number;
+  y1: number;
+}
+
+/**
+ * One line of manifest.jsonl: one written image. Every line has image, set, split, study, slice, dicom, width
+ * and height; the rest depends on `set`:
+ *
+ * - `detect`: labels, boxes.
+ * - `classify`: label; fractures when label is fracture (all boxes of the slice).
+ * - `classify-vertebrae`: label, vertebra, box, crop; fractures when label is fracture (the boxes that made
+ *   it one). The PNG is the slice windowed like the other sets, cut to `crop` (pixels outside the slice are
+ *   black, 0) and resized (sharp, Lanczos 3) to width × height = --crop-imgsz². A point (x, y) of the slice
+ *   lies at ((x − crop.x0) · s, (y − crop.y0) · s) of the PNG, s = width / (crop.x1 − crop.x0 + 1), pixel
+ *   edges as coordinates.
+ */
 export interface ManifestLine {
   /** Path relative to the output folder. */
   image: string;
@@ -60,10 +85,23 @@ export interface ManifestLine {
   /** Written image size (pixels). */
   width: number;
   height: number;
-  /** classify: the ImageFolder class. */
+  /** classify, classify-vertebrae: the ImageFolder class. */
   label?: ClassLabel;
-  /** classify positives: the fracture boxes of train_bounding_boxes.csv (source pixels). */
+  /**
+   * Positives: fracture boxes of train_bounding_boxes.csv (source pixels; x, y = top-left corner). classify:
+   * every box of the slice; classify-vertebrae: the boxes whose centre (x + width/2, y + height/2) lies in
+   * `box` (edges included, pixel edges as coordinates: box spans [x0, x1 + 1] × [y0, y1 + 1]).
+   */
   fractures?: FractureBox[];
+  /** classify-vertebrae: which vertebra, "C1" … "C7". */
+  vertebra?: string;
+  /** classify-vertebrae: the vertebra's box on the slice (mask extent, source pixels, inclusive; as in detect's boxes). */
+  box?: PixelBox;
+  /**
+   * classify-vertebrae: the square cut from the slice (source pixels, inclusive, may extend past the slice):
+   * side = round(1.25 × max(box width, box height) + 16), centred on the box centre (within ½ px).
+   */
+  crop?: PixelBox;
   /** detect: the label file, relative to the output folder. */
   labels?: string;
   /** detect: vertebra boxes (empty for a background slice). */
@@ -71,12 +109,13 @@ export interface ManifestLine {
 }
 
 /** Output paths of one slice, relative to the output folder. */
-export function imagePaths(split: Split, study: string, slice: number): { detectImage: string; detectLabels: string; classify: (label: ClassLabel) => string } {
+export function imagePaths(split: Split, study: string, slice: number): { detectImage: string; detectLabels: string; classify: (label: ClassLabel) => string; crop: (label: ClassLabel, vertebra: string) => string } {
   const stem = `${study}_${slice}`;
   return {
     detectImage: `detect/images/${split}/${stem}.png`,
     detectLabels: `detect/labels/${split}/${stem}.txt`,
     classify: (label) => `classify/${split}/${label}/${stem}.png`,
+    crop: (label, vertebra) => `classify-vertebrae/${split}/${label}/${stem}_${vertebra}.png`,
   };
 }
 
@@ -106,6 +145,9 @@ const STUDIES = `${STATE_DIR}/studies`;
 
 /** Files that exist only after a complete run. */
 export const FINAL_FILES = ['prepare.json', 'manifest.jsonl', 'detect/data.yaml'] as const;
+
+/** The image folders a run owns (replaced with --force). */
+export const SET_DIRS = ['detect', 'classify', 'classify-vertebrae'] as const;
 
 /** What decides the output: options and a fingerprint of the plan (split, selected slices, inputs). */
 export interface PrepareConfig {
@@ -159,12 +201,27 @@ export interface DetectOutcome {
   notes?: string[];
 }
 
+/** A normal vertebra crop a study could contribute; written only if the run's negative sampling picks it. */
+export interface CropCandidate {
+  slice: number;
+  /** "C1" … "C7". */
+  vertebra: string;
+  box: PixelBox;
+  crop: PixelBox;
+}
+
 /** Per-study completion marker: written after all of the study's files. */
 export interface StudyMarker {
   study: string;
   split: Split;
+  /** Manifest lines of the files the study wrote (classify-vertebrae: positives only). */
   lines: ManifestLine[];
   detect: DetectOutcome;
+  /**
+   * classify-vertebrae: the study's normal crops (the pool negatives are sampled from once every study is
+   * done, crops.ts), and how many were left out of it as unlabelled.
+   */
+  crops?: { pool: CropCandidate[]; unlabelled: number };
   ms: number;
 }
 
@@ -199,7 +256,8 @@ export async function clearState(out: string): Promise<void> {
 export function outputDirs(): string[] {
   const dirs: string[] = [];
   for (const split of ['train', 'val']) {
-    dirs.push(`detect/images/${split}`, `detect/labels/${split}`, `classify/${split}/normal`, `classify/${split}/fracture`);
+    dirs.push(`detect/images/${split}`, `detect/labels/${split}`, `classify/${split}/normal`, `classify/${split}/fracture`,
+      `classify-vertebrae/${split}/normal`, `classify-vertebrae/${split}/fracture`);
   }
   return dirs;
 }

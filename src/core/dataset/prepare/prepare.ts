@@ -1,11 +1,12 @@
 /**
- * `dicom-ml prepare` as a function: RSNA 2022 layout → detection set (ultralytics), classification set
- * (ImageFolder) and manifest.jsonl (ARCHITECTURE "Data flow" item 2). The CLI and the extension call
- * {@link prepareRsna}; the benchmark too.
+ * `dicom-ml prepare` as a function: RSNA 2022 layout → detection set (ultralytics), classification sets
+ * (ImageFolder: whole slices, and vertebra crops) and manifest.jsonl (ARCHITECTURE "Data flow" item 2,
+ * "Two-stage design"). The CLI and the extension call {@link prepareRsna}; the benchmark too.
  *
  * Order of work: read the layout and CSVs (rsna.ts) → plan split and classification slices (plan.ts) →
  * refuse an output folder prepared with another configuration → reuse studies with a completion marker
- * whose files are all there → process the rest (study.ts), decoding in the decode pool → manifest.jsonl,
+ * whose files are all there → process the rest (study.ts), decoding in the decode pool → pick the vertebra
+ * crop negatives across each split and write those not on disk yet (crops.ts) → manifest.jsonl,
  * detect/data.yaml, prepare.json last.
  */
 import { availableParallelism } from 'node:os';
@@ -14,15 +15,16 @@ import { join, relative, resolve, sep } from 'node:path';
 import { DicomError } from '../../dicom/errors';
 import { PRESETS, type Window } from '../../dicom/voi';
 import { writeFileAtomic } from '../../io/atomic';
+import { CROP_RULES, cropCounts, cropNegatives, writeNegatives, type CropSplitCounts } from './crops';
 import {
-  clearState, configChanges, dataYaml, FINAL_FILES, outputDirs, readConfig, readMarkers, sweepOrphans, writeConfig, writeManifest,
+  clearState, configChanges, dataYaml, FINAL_FILES, outputDirs, readConfig, readMarkers, SET_DIRS, sweepOrphans, writeConfig, writeManifest,
   type DetectOutcome, type ManifestLine, type PrepareConfig, type StudyMarker,
 } from './output';
 import { makePlan, type NegativeSource, type PlanSplitCounts } from './plan';
 import { readRsna } from './rsna';
 import { inProcessSource, poolSource, withOneVipsThread, type SliceSource } from './slices';
 import type { Split } from './split';
-import { processStudy, StudyFailure, type StudySettings } from './study';
+import { lineOrder, processStudy, StudyFailure, type StudySettings } from './study';
 
 /** Options of {@link prepareRsna}; defaults in {@link PREPARE_DEFAULTS}. */
 export interface PrepareOptions {
@@ -36,10 +38,17 @@ export interface PrepareOptions {
   imgsz?: number;
   /** Classification image size, square (default 224, the paper's). */
   clsImgsz?: number;
+  /** Vertebra crop size, square (default 160: about the source resolution of a 1.25 × padded C-spine box). */
+  cropImgsz?: number;
+  /**
+   * Drop vertebra boxes whose longer side is under this many source pixels from the detection labels and the
+   * crops (default 0: keep all). Slices grazing an end plate give sliver boxes a small detector never finds.
+   */
+  minBox?: number;
   /** Fraction of studies for validation (default 0.2). */
   val?: number;
   seed?: number;
-  /** Classification negatives per positive, per split (default 1 = balanced). */
+  /** Classification negatives per positive, per split, for classify/ and classify-vertebrae/ (default 1 = balanced). */
   negRatio?: number;
   /** Negatives from all studies (default) or only from studies with patient_overall = 0. */
   negFrom?: NegativeSource;
@@ -63,7 +72,7 @@ export interface PrepareOptions {
 
 /** Defaults of {@link PrepareOptions}. */
 export const PREPARE_DEFAULTS = {
-  window: PRESETS.bone, imgsz: 512, clsImgsz: 224, val: 0.2, seed: 0, negRatio: 1, negFrom: 'all', bgRatio: 0,
+  window: PRESETS.bone, imgsz: 512, clsImgsz: 224, cropImgsz: 160, minBox: 0, val: 0.2, seed: 0, negRatio: 1, negFrom: 'all', bgRatio: 0,
   boneHU: 200, minBoneFraction: 0.5, pngLevel: 1,
 } as const;
 
@@ -89,8 +98,13 @@ export interface SplitBalance {
   detectImages: number;
   detectBoxes: number;
   detectBackground: number;
+  /** classify/ (whole slices). */
   normal: number;
   fracture: number;
+  /** classify-vertebrae/: crops written, and the normal crops they were sampled from. */
+  cropNormal: number;
+  cropFracture: number;
+  cropNormalPool: number;
 }
 
 /** prepare.json: what a run produced. */
@@ -102,6 +116,8 @@ export interface PrepareSummary {
   images: number;
   balance: Record<Split, SplitBalance>;
   plan: Record<Split, PlanSplitCounts>;
+  /** classify-vertebrae/: the rules it was made with, and counts per split and vertebra. */
+  crops: { rules: typeof CROP_RULES; splits: Record<Split, CropSplitCounts> };
   studies: { planned: number; done: number; reused: number; skipped: number };
   detect: { segmented: number; written: number; skipped: number; affine: number; zRule: number; affineMatchesRule: number };
   /** Studies left out entirely, and studies whose detection images were not written. */
@@ -141,7 +157,7 @@ async function exists(path: string): Promise<boolean> {
 
 /** Options that decide the output (stored in .prepare/config.json), defaults applied and validated. */
 interface OutputOptions {
-  window: Window; imgsz: number; clsImgsz: number; val: number; seed: number; negRatio: number; negFrom: NegativeSource;
+  window: Window; imgsz: number; clsImgsz: number; cropImgsz: number; minBox: number; val: number; seed: number; negRatio: number; negFrom: NegativeSource;
   bgRatio: number; limit: number | null; boneHU: number; minBoneFraction: number; pngLevel: number;
 }
 
@@ -150,6 +166,7 @@ function resolveOptions(options: PrepareOptions): { output: OutputOptions; jobs:
   const d = PREPARE_DEFAULTS;
   const o: OutputOptions = {
     window: options.window ?? { ...d.window }, imgsz: options.imgsz ?? d.imgsz, clsImgsz: options.clsImgsz ?? d.clsImgsz,
+    cropImgsz: options.cropImgsz ?? d.cropImgsz, minBox: options.minBox ?? d.minBox,
     val: options.val ?? d.val, seed: options.seed ?? d.seed, negRatio: options.negRatio ?? d.negRatio, negFrom: options.negFrom ?? d.negFrom,
     bgRatio: options.bgRatio ?? d.bgRatio, limit: options.limit ?? null, boneHU: options.boneHU ?? d.boneHU,
     minBoneFraction: options.minBoneFraction ?? d.minBoneFraction, pngLevel: options.pngLevel ?? d.pngLevel,
@@ -157,6 +174,8 @@ function resolveOptions(options: PrepareOptions): { output: OutputOptions; jobs:
   const jobs = options.jobs ?? availableParallelism();
   check(Number.isInteger(o.imgsz) && o.imgsz >= 32 && o.imgsz <= 4096, `imgsz must be a whole number in 32…4096 (got ${o.imgsz})`);
   check(Number.isInteger(o.clsImgsz) && o.clsImgsz >= 16 && o.clsImgsz <= 4096, `cls imgsz must be a whole number in 16…4096 (got ${o.clsImgsz})`);
+  check(Number.isInteger(o.cropImgsz) && o.cropImgsz >= 16 && o.cropImgsz <= 4096, `crop imgsz must be a whole number in 16…4096 (got ${o.cropImgsz})`);
+  check(Number.isInteger(o.minBox) && o.minBox >= 0 && o.minBox <= 65535, `min box must be a whole number of pixels in 0…65535 (got ${o.minBox})`);
   check(o.val >= 0 && o.val < 1, `val must be a fraction in [0, 1) (got ${o.val})`);
   check(Number.isInteger(o.seed) && o.seed >= 0, `seed must be a whole number ≥ 0 (got ${o.seed})`);
   check(Number.isFinite(o.negRatio) && o.negRatio >= 0, `neg ratio must be a number ≥ 0 (got ${o.negRatio})`);
@@ -190,15 +209,16 @@ export async function prepareRsna(options: PrepareOptions): Promise<PrepareSumma
   // 2. The output folder: ours with the same config, ours with another (refused unless --force), or new.
   const before = await readConfig(out);
   const changes = before ? configChanges(before, config) : [];
-  const foreign = !before && ((await exists(join(out, 'detect'))) || (await exists(join(out, 'classify'))));
+  const present = before ? [] : (await Promise.all(SET_DIRS.map(async (d) => ((await exists(join(out, d))) ? `${d}/` : '')))).filter(Boolean);
+  const foreign = present.length > 0;
   if ((changes.length > 0 || foreign) && !options.force) {
     throw new DicomError('BAD_ARGUMENT', foreign
-      ? 'holds detect/ or classify/ not written by dicom-ml prepare; use another --out, or --force to replace them'
+      ? `holds ${present.join(' and ')} not written by dicom-ml prepare; use another --out, or --force to replace ${present.length > 1 ? 'them' : 'it'}`
       : `was prepared with another configuration (${changes.join('; ')}); use another --out, or --force to replace it`, out);
   }
   if (changes.length > 0 || foreign) {
     await clearState(out);
-    await Promise.all(['detect', 'classify', ...FINAL_FILES].map((p) => rm(join(out, p), { recursive: true, force: true })));
+    await Promise.all([...SET_DIRS, ...FINAL_FILES].map((p) => rm(join(out, p), { recursive: true, force: true })));
   }
   await Promise.all(FINAL_FILES.map((p) => rm(join(out, p), { force: true })));
   await mkdir(out, { recursive: true });
@@ -218,7 +238,7 @@ export async function prepareRsna(options: PrepareOptions): Promise<PrepareSumma
   const todo = plan.studies.filter((p) => !finished.has(p.study.uid));
 
   // 4. Process the rest.
-  const settings: StudySettings = { out, window: o.window, imgsz: o.imgsz, clsImgsz: o.clsImgsz, bgRatio: o.bgRatio, seed: o.seed, boneHU: o.boneHU, minBoneFraction: o.minBoneFraction, pngLevel: o.pngLevel };
+  const settings: StudySettings = { out, window: o.window, imgsz: o.imgsz, clsImgsz: o.clsImgsz, bgRatio: o.bgRatio, seed: o.seed, boneHU: o.boneHU, minBoneFraction: o.minBoneFraction, pngLevel: o.pngLevel, cropImgsz: o.cropImgsz, minBox: o.minBox };
   const source: SliceSource = options.decoder === 'in-process' ? inProcessSource() : poolSource(jobs);
   const perStudy = new Map<string, { done: number; total: number }>();
   for (const p of todo) perStudy.set(p.study.uid, { done: 0, total: p.classify.size + (p.study.segmentation ? Math.ceil(p.study.slices.length / 2) : 0) });
@@ -255,31 +275,43 @@ export async function prepareRsna(options: PrepareOptions): Promise<PrepareSumma
     },
   };
   const runStudy = limiter(3);
+  let studiesMs = 0;
+  let t2 = 0;
+  let negatives: ManifestLine[] = [];
+  let negativesWritten = 0;
   try {
-    await withOneVipsThread(() => Promise.all(todo.map((p) => runStudy(async () => {
-      try {
-        const m = await processStudy(p, settings, runtime);
-        finished.set(p.study.uid, m);
-        studiesDone++;
-        tick({ finished: { study: p.study.uid, images: m.lines.length, detect: m.detect, reused: false } });
-      } catch (err) {
-        if (!(err instanceof StudyFailure)) throw err;
-        failures.push({ study: p.study.uid, reason: err.message });
-        const v = perStudy.get(p.study.uid);
-        if (v) v.total = v.done;
-        studiesDone++;
-        tick({ failed: { study: p.study.uid, reason: err.message } });
-      }
-    }))));
+    await withOneVipsThread(async () => {
+      await Promise.all(todo.map((p) => runStudy(async () => {
+        try {
+          const m = await processStudy(p, settings, runtime);
+          finished.set(p.study.uid, m);
+          studiesDone++;
+          tick({ finished: { study: p.study.uid, images: m.lines.length, detect: m.detect, reused: false } });
+        } catch (err) {
+          if (!(err instanceof StudyFailure)) throw err;
+          failures.push({ study: p.study.uid, reason: err.message });
+          const v = perStudy.get(p.study.uid);
+          if (v) v.total = v.done;
+          studiesDone++;
+          tick({ failed: { study: p.study.uid, reason: err.message } });
+        }
+      })));
+      studiesMs = Date.now() - t1;
+      t2 = Date.now();
+      progress({ phase: 'finalize', studies: plan.studies.length, studiesDone, slices: sums().total, slicesDone: sums().done });
+      // 5. Vertebra crop negatives: sampled across each split's finished studies, so only now; a file already
+      // there (a rerun after a kill) has the bytes it would get again.
+      negatives = cropNegatives(plan, finished, { negRatio: o.negRatio, negFrom: o.negFrom, seed: o.seed, cropImgsz: o.cropImgsz });
+      negativesWritten = await writeNegatives(negatives, { out, window: o.window, size: o.cropImgsz, level: o.pngLevel, source, limit: runtime.limit, exists: (rel) => exists(join(out, rel)) });
+    });
   } finally {
     await source.close();
   }
-  const studiesMs = Date.now() - t1;
 
-  // 5. Final files, last: manifest, data.yaml, prepare.json.
-  const t2 = Date.now();
-  progress({ phase: 'finalize', studies: plan.studies.length, studiesDone, slices: sums().total, slicesDone: sums().done });
-  const lines: ManifestLine[] = plan.studies.flatMap((p) => finished.get(p.study.uid)?.lines ?? []);
+  // 6. Final files, last: manifest, data.yaml, prepare.json.
+  const negativesOf = new Map<string, ManifestLine[]>();
+  for (const l of negatives) negativesOf.set(l.study, [...(negativesOf.get(l.study) ?? []), l]);
+  const lines: ManifestLine[] = plan.studies.flatMap((p) => [...(finished.get(p.study.uid)?.lines ?? []), ...(negativesOf.get(p.study.uid) ?? [])].sort(lineOrder));
   const keep = new Set(lines.flatMap((l) => [l.image, ...(l.labels ? [l.labels] : [])]));
   await sweepOrphans(out, keep);
   await writeManifest(out, lines);
@@ -290,15 +322,22 @@ export async function prepareRsna(options: PrepareOptions): Promise<PrepareSumma
   for (const split of ['train', 'val'] as const) {
     const mine = lines.filter((l) => l.split === split);
     const detect = mine.filter((l) => l.set === 'detect');
+    const whole = mine.filter((l) => l.set === 'classify');
+    const crops = mine.filter((l) => l.set === 'classify-vertebrae');
     balance[split] = {
       studies: plan.studies.filter((p) => p.split === split && finished.has(p.study.uid)).length,
       detectImages: detect.length,
       detectBoxes: detect.reduce((n, l) => n + (l.boxes?.length ?? 0), 0),
       detectBackground: detect.filter((l) => (l.boxes?.length ?? 0) === 0).length,
-      normal: mine.filter((l) => l.label === 'normal').length,
-      fracture: mine.filter((l) => l.label === 'fracture').length,
+      normal: whole.filter((l) => l.label === 'normal').length,
+      fracture: whole.filter((l) => l.label === 'fracture').length,
+      cropNormal: crops.filter((l) => l.label === 'normal').length,
+      cropFracture: crops.filter((l) => l.label === 'fracture').length,
+      cropNormalPool: 0,
     };
   }
+  const cropSplits = cropCounts(plan, finished, lines, o.negFrom);
+  for (const split of ['train', 'val'] as const) balance[split].cropNormalPool = Object.values(cropSplits[split].levels).reduce((n, v) => n + v.pool, 0);
   const done = [...finished.values()];
   const segmented = done.filter((m) => m.detect.status !== 'none');
   const skipped: PrepareSummary['skipped'] = [
@@ -306,11 +345,11 @@ export async function prepareRsna(options: PrepareOptions): Promise<PrepareSumma
     ...failures.map((f) => ({ study: f.study, stage: 'study' as const, reason: f.reason })),
     ...segmented.filter((m) => m.detect.status === 'skipped').map((m) => ({ study: m.study, stage: 'detect' as const, reason: m.detect.reason ?? '' })),
   ].sort((a, b) => a.study.localeCompare(b.study));
-  const imagesWritten = todo.reduce((n, p) => n + (finished.get(p.study.uid)?.lines.length ?? 0), 0);
+  const imagesWritten = todo.reduce((n, p) => n + (finished.get(p.study.uid)?.lines.length ?? 0), 0) + negativesWritten;
   const finalizeMs = Date.now() - t2;
   const summary: PrepareSummary = {
     complete: true, out, rsna, options: { ...o, jobs, decoder: options.decoder ?? 'pool' },
-    images: lines.length, balance, plan: plan.counts,
+    images: lines.length, balance, plan: plan.counts, crops: { rules: CROP_RULES, splits: cropSplits },
     studies: { planned: plan.studies.length, done: finished.size, reused: plan.studies.length - todo.length, skipped: plan.excluded.length + failures.length },
     detect: {
       segmented: segmented.length,

@@ -19,13 +19,19 @@ export interface SliceWant {
   values: boolean;
   /** PNG sizes, in this order. */
   png: PngSpec[];
+  /** The windowed 8-bit grey image too (vertebra crops are cut from it). */
+  gray?: boolean;
 }
 
-/** A decoded slice: its attributes, PNGs in the order asked, and modality values (rows×columns Float32) if asked. */
+/**
+ * A decoded slice: its attributes, PNGs in the order asked, modality values (rows×columns Float32) and the
+ * windowed grey image (rows×columns Uint8) if asked.
+ */
 export interface DecodedPngs {
   info: ImageInfo;
   png: Uint8Array[];
   values?: Float32Array;
+  gray?: Uint8Array;
 }
 
 /** Where decoded slices come from. */
@@ -43,8 +49,8 @@ export function poolSource(jobs: number): SliceSource {
   return {
     parallel: 2 * pool.size + 2,
     decode: async (path, want) => {
-      const s = await pool.decodeSlice(path, { frame: 0, window: want.window, values: want.values, gray: false, png: want.png });
-      return { info: s.info, png: s.png ?? [], values: s.values };
+      const s = await pool.decodeSlice(path, { frame: 0, window: want.window, values: want.values, gray: want.gray ?? false, png: want.png });
+      return { info: s.info, png: s.png ?? [], values: s.values, gray: s.gray };
     },
     close: () => pool.close(),
   };
@@ -60,7 +66,7 @@ export function inProcessSource(): SliceSource {
       const { info } = image;
       const gray = windowSlice(values, info, want.window);
       const png = await Promise.all(want.png.map((p) => encodeGrayPng(gray, info.rows, info.columns, p.width, p.height, p.level)));
-      return { info, png, values: want.values ? values : undefined };
+      return { info, png, values: want.values ? values : undefined, gray: want.gray ? gray : undefined };
     },
     close: async () => undefined,
   };

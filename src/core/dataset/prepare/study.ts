@@ -1,9 +1,11 @@
 /**
  * One study, start to finish: map its segmentation onto its slices (maskMap.ts), decode every slice it
  * needs once (classification positives/negatives, vertebra slices, optional background slices), window and
- * encode each at the sizes it is needed at, verify the mask alignment from the data (labelled pixels on
- * bone), then write the files atomically and a completion marker last. Nothing is written before every
- * slice has decoded, so a corrupt slice skips the study without leaving part of it behind.
+ * encode each at the sizes it is needed at (and cut the positive vertebra crops, crops.ts), verify the mask
+ * alignment from the data (labelled pixels on bone), then write the files atomically and a completion marker
+ * last. Nothing is written before every slice has decoded, so a corrupt slice skips the study without leaving
+ * part of it behind. The study's normal vertebra crops go into its marker, not to disk: which of them are
+ * written is decided across the split once every study is done (prepare.ts).
  */
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -12,13 +14,14 @@ import { readNifti, type NiftiVolume } from '../../dicom/nifti';
 import { scanSeries } from '../../dicom/series';
 import type { Window } from '../../dicom/voi';
 import { writeFileAtomic } from '../../io/atomic';
+import { cropItems, cropKey, cropLine, encodeCrop, unlabelledLevels, type CropItem } from './crops';
 import {
   affineMapping, boneCount, flipSliceAxis, labelBoxes, labelVolume, sameMapping, sampleSlice, zRuleMapping,
   type LabelBox, type LabelVolume, type MaskMapping, type SliceGeometry,
 } from './maskMap';
 import {
   imagePaths, labelFileText, VERTEBRA_NAMES, writeMarker,
-  type DetectOutcome, type ManifestBox, type ManifestLine, type StudyMarker,
+  type CropCandidate, type DetectOutcome, type ManifestBox, type ManifestLine, type PixelBox, type StudyMarker,
 } from './output';
 import type { StudyPlan } from './plan';
 import { fitSize, type PngSpec, type SliceSource } from './slices';
@@ -35,6 +38,10 @@ export interface StudySettings {
   boneHU: number;
   minBoneFraction: number;
   pngLevel: number;
+  /** Vertebra crop size (square). */
+  cropImgsz: number;
+  /** Vertebra boxes whose longer side is under this many source pixels are dropped (0: none). */
+  minBox: number;
 }
 
 /** Shared by all studies of a run: the decoder and a limit on slices in flight. */
@@ -53,8 +60,10 @@ export class StudyFailure extends Error {
 
 interface Candidate {
   mapping: MaskMapping;
-  /** Boxes of labels 1–7 per slice index (slice_number order). */
+  /** Boxes of labels 1–7 per slice index (slice_number order), those under --min-box dropped. */
   boxes: LabelBox[][];
+  /** Every box of `boxes` as a vertebra crop. */
+  crops: CropItem[];
   bone: { labelled: number; onBone: number };
   flipped: MaskMapping;
   flippedBone: { labelled: number; onBone: number };
@@ -66,6 +75,8 @@ interface DetectPlan {
   /** Slice indices to decode for detection (labelled under any candidate) and background ones. */
   slices: Set<number>;
   background: Set<number>;
+  /** Per slice index: the distinct crop squares of positives under any candidate (cut while decoding). */
+  positiveCrops: Map<number, Map<string, PixelBox>>;
   outcome: DetectOutcome;
   rows: number;
   columns: number;
@@ -110,9 +121,17 @@ async function planDetection(plan: StudyPlan, settings: StudySettings): Promise<
   } else notes.push(`z-rule not applicable: ${rule.why}`);
   if (mappings.length === 0) return { status: 'skipped', reason: `no usable mapping (affine: ${affine.why}; z-rule: ${rule.why})`, notes };
   const labels = new Uint8Array(rows * columns);
+  // --min-box: a slice grazing an end plate gives a sliver box (ARCHITECTURE "Default detector on CPU").
+  // Such a box leaves the labels and the crops; a slice left with none is not a detection image, nor a
+  // background one (it is not free of vertebrae).
+  const touched = new Set<number>();
+  const big = (b: LabelBox) => Math.max(b.x1 - b.x0 + 1, b.y1 - b.y0 + 1) >= settings.minBox;
   const candidates: Candidate[] = mappings.map((mapping) => {
-    const boxes = mapping.slices.map((m) => labelBoxes(sampleSlice(volume, m, rows, columns, labels), rows, columns));
-    return { mapping, boxes, bone: { labelled: 0, onBone: 0 }, flipped: flipSliceAxis(mapping, volume.dims), flippedBone: { labelled: 0, onBone: 0 } };
+    const all = mapping.slices.map((m) => labelBoxes(sampleSlice(volume, m, rows, columns, labels), rows, columns));
+    all.forEach((b, k) => { if (b.length > 0) touched.add(k); });
+    const boxes = settings.minBox > 0 ? all.map((list) => list.filter(big)) : all;
+    const crops = cropItems(boxes, study.slices, study.fractures);
+    return { mapping, boxes, crops, bone: { labelled: 0, onBone: 0 }, flipped: flipSliceAxis(mapping, volume.dims), flippedBone: { labelled: 0, onBone: 0 } };
   });
   const slices = new Set<number>();
   for (const c of candidates) c.boxes.forEach((b, k) => { if (b.length > 0) slices.add(k); });
@@ -120,10 +139,19 @@ async function planDetection(plan: StudyPlan, settings: StudySettings): Promise<
   const labelled = candidates[0].boxes.filter((b) => b.length > 0).length;
   const want = Math.round(labelled * settings.bgRatio);
   if (want > 0) {
-    const empty = study.slices.map((_, k) => k).filter((k) => !slices.has(k));
+    const empty = study.slices.map((_, k) => k).filter((k) => !touched.has(k));
     for (const i of sampleIndices(empty.length, want, seededRandom(settings.seed, 'background', study.uid))) background.add(empty[i]);
   }
-  return { volume, candidates, slices, background, rows, columns, outcome: { status: 'written', affineMatchesRule, notes } };
+  const positiveCrops = new Map<number, Map<string, PixelBox>>();
+  for (const c of candidates) {
+    for (const item of c.crops) {
+      if (item.fractures.length === 0) continue;
+      const mine = positiveCrops.get(item.k) ?? new Map<string, PixelBox>();
+      mine.set(cropKey(item.k, item.crop), item.crop);
+      positiveCrops.set(item.k, mine);
+    }
+  }
+  return { volume, candidates, slices, background, positiveCrops, rows, columns, outcome: { status: 'written', affineMatchesRule, notes } };
 }
 
 /** Choose the first mapping whose labelled pixels sit on bone; else the reason to skip detection. */
@@ -147,7 +175,7 @@ export function toManifestBox(b: LabelBox, rows: number, columns: number): Manif
   };
 }
 
-/** Every output path a study may write (to clean up after a failure). */
+/** Every output path a study may write (to clean up after a failure), but its vertebra crops (processStudy lists those it wrote). */
 export function plannedPaths(plan: StudyPlan): string[] {
   const out: string[] = [];
   for (const s of plan.study.slices) {
@@ -164,6 +192,7 @@ export function plannedPaths(plan: StudyPlan): string[] {
 export async function processStudy(plan: StudyPlan, settings: StudySettings, runtime: StudyRuntime): Promise<StudyMarker> {
   const started = Date.now();
   const study = plan.study;
+  const written: string[] = [];
   try {
     let det: DetectPlan | undefined;
     let detect: DetectOutcome = { status: 'none' };
@@ -175,6 +204,7 @@ export async function processStudy(plan: StudyPlan, settings: StudySettings, run
     runtime.onSlice(study.uid, 0, wanted.length);
     const detectPng = new Map<number, { png: Uint8Array; width: number; height: number; rows: number; columns: number }>();
     const classifyPng = new Map<number, Uint8Array>();
+    const cropPng = new Map<string, Uint8Array>();
     let done = 0;
     let failed = false;
     const one = async (k: number) => {
@@ -184,12 +214,13 @@ export async function processStudy(plan: StudyPlan, settings: StudySettings, run
       // Window once and encode at every size the slice is needed at, in the decoder's thread; the detection
       // size comes from the header scan's geometry (checked against the decoded slice below).
       const size = det && forDetect ? fitSize(det.rows, det.columns, settings.imgsz) : undefined;
+      const crops = size ? det?.positiveCrops.get(k) : undefined;
       const png: PngSpec[] = [];
       if (size) png.push({ ...size, level: settings.pngLevel });
       if (forClassify) png.push({ width: settings.clsImgsz, height: settings.clsImgsz, level: settings.pngLevel });
       let decoded;
       try {
-        decoded = await runtime.source.decode(slice.path, { window: settings.window, values: forDetect, png });
+        decoded = await runtime.source.decode(slice.path, { window: settings.window, values: forDetect, png, gray: crops !== undefined });
       } catch (err) {
         throw new StudyFailure(`slice ${slice.number}: ${err instanceof DicomError ? err.message : describeThrown(err)}`);
       }
@@ -198,6 +229,8 @@ export async function processStudy(plan: StudyPlan, settings: StudySettings, run
         if (info.rows !== det.rows || info.columns !== det.columns) throw new StudyFailure(`slice ${slice.number}: ${info.rows}×${info.columns}, the header scan said ${det.rows}×${det.columns}`);
         const values = decoded.values as Float32Array;
         detectPng.set(k, { png: decoded.png[0], ...size, rows: info.rows, columns: info.columns });
+        const gray = decoded.gray as Uint8Array;
+        await Promise.all([...(crops ?? [])].map(async ([key, crop]) => { cropPng.set(key, await encodeCrop(gray, info.rows, info.columns, crop, settings.cropImgsz, settings.pngLevel)); }));
         // The alignment statistic needs no full resolution: every step-th row and column (~128² samples).
         const step = Math.max(1, Math.floor(Math.min(info.rows, info.columns) / 128));
         for (const c of det.candidates) {
@@ -223,7 +256,8 @@ export async function processStudy(plan: StudyPlan, settings: StudySettings, run
 
     const lines: ManifestLine[] = [];
     const writes: Promise<void>[] = [];
-    const write = (rel: string, data: Uint8Array | string) => { writes.push(writeFileAtomic(join(settings.out, rel), data)); };
+    const write = (rel: string, data: Uint8Array | string) => { written.push(rel); writes.push(writeFileAtomic(join(settings.out, rel), data)); };
+    let crops: StudyMarker['crops'];
     for (const [k, png] of [...classifyPng].sort((a, b) => a[0] - b[0])) {
       const slice = study.slices[k];
       const label = plan.classify.get(slice.number) as 'normal' | 'fracture';
@@ -245,20 +279,47 @@ export async function processStudy(plan: StudyPlan, settings: StudySettings, run
           write(p.detectLabels, labelFileText(boxes));
           lines.push({ image: p.detectImage, set: 'detect', split: plan.split, study: study.uid, slice: slice.number, dicom: slice.path, width: img.width, height: img.height, labels: p.detectLabels, boxes });
         }
+        crops = vertebraCrops(chosen, plan, settings, cropPng, write, lines);
       }
     }
     // Settle every write before anything else: a failed one must not race the clean-up below.
     const failedWrite = (await Promise.allSettled(writes)).find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failedWrite) throw failedWrite.reason;
-    lines.sort((a, b) => (a.set === b.set ? a.slice - b.slice : a.set < b.set ? -1 : 1));
-    const marker: StudyMarker = { study: study.uid, split: plan.split, lines, detect, ms: Date.now() - started };
+    lines.sort(lineOrder);
+    const marker: StudyMarker = { study: study.uid, split: plan.split, lines, detect, ...(crops ? { crops } : {}), ms: Date.now() - started };
     await writeMarker(settings.out, marker);
     return marker;
   } catch (err) {
-    await Promise.all(plannedPaths(plan).map((rel) => rm(join(settings.out, rel), { force: true })));
+    await Promise.all([...plannedPaths(plan), ...written].map((rel) => rm(join(settings.out, rel), { force: true })));
     // Input problems skip the study; anything else (the output cannot be written, a bug) stops the run.
     if (err instanceof StudyFailure) throw err;
     if (err instanceof DicomError) throw new StudyFailure(formatUserError(err), { cause: err });
     throw err;
   }
+}
+
+/** Manifest order within a study: by set, then slice, then vertebra. */
+export function lineOrder(a: ManifestLine, b: ManifestLine): number {
+  if (a.set !== b.set) return a.set < b.set ? -1 : 1;
+  return a.slice - b.slice || VERTEBRA_NAMES.indexOf((a.vertebra ?? '') as never) - VERTEBRA_NAMES.indexOf((b.vertebra ?? '') as never);
+}
+
+/**
+ * The chosen mapping's vertebra crops: positives written now (their PNGs were cut while decoding), normal ones
+ * returned as the study's pool (crops.ts picks the negatives across the split), unlabelled ones counted.
+ */
+function vertebraCrops(chosen: Candidate, plan: StudyPlan, settings: StudySettings, png: ReadonlyMap<string, Uint8Array>, write: (rel: string, data: Uint8Array) => void, lines: ManifestLine[]): NonNullable<StudyMarker['crops']> {
+  const study = plan.study;
+  const unlabelled = unlabelledLevels(chosen.crops, study.vertebrae);
+  const pool: CropCandidate[] = [];
+  let left = 0;
+  for (const item of chosen.crops) {
+    if (item.fractures.length > 0) {
+      const line = cropLine({ split: plan.split, study: study.uid, slice: item.slice, dicom: study.slices[item.k].path, vertebra: item.vertebra, box: item.box, crop: item.crop, label: 'fracture', fractures: item.fractures, size: settings.cropImgsz });
+      write(line.image, png.get(cropKey(item.k, item.crop)) as Uint8Array);
+      lines.push(line);
+    } else if (unlabelled.has(item.vertebra)) left++;
+    else pool.push({ slice: item.slice, vertebra: item.vertebra, box: item.box, crop: item.crop });
+  }
+  return { pool, unlabelled: left };
 }

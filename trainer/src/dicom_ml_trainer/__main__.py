@@ -1,0 +1,7 @@
+"""`python -m dicom_ml_trainer …`."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())
