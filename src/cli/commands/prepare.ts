@@ -84,7 +84,7 @@ export async function prepare(ctx: CommandContext): Promise<void> {
     clsImgsz: ranged('cls-imgsz', ctx.options['cls-imgsz'], PREPARE_DEFAULTS.clsImgsz, 16, 4096),
     cropImgsz: ranged('crop-imgsz', ctx.options['crop-imgsz'], PREPARE_DEFAULTS.cropImgsz, 16, 4096),
     minBox: ranged('min-box', ctx.options['min-box'], PREPARE_DEFAULTS.minBox, 0, 65535),
-    val: floatOption('val', ctx.options.val, PREPARE_DEFAULTS.val, 0, 1, true),
+    val: floatOption('val', ctx.options.val, PREPARE_DEFAULTS.val, 0, 1),
     seed: ranged('seed', ctx.options.seed, PREPARE_DEFAULTS.seed, 0, 2 ** 32 - 1),
     negRatio: floatOption('neg-ratio', ctx.options['neg-ratio'], PREPARE_DEFAULTS.negRatio, 0, 1000),
     negFrom: negFrom as 'all' | 'healthy',

@@ -176,7 +176,7 @@ function resolveOptions(options: PrepareOptions): { output: OutputOptions; jobs:
   check(Number.isInteger(o.clsImgsz) && o.clsImgsz >= 16 && o.clsImgsz <= 4096, `cls imgsz must be a whole number in 16…4096 (got ${o.clsImgsz})`);
   check(Number.isInteger(o.cropImgsz) && o.cropImgsz >= 16 && o.cropImgsz <= 4096, `crop imgsz must be a whole number in 16…4096 (got ${o.cropImgsz})`);
   check(Number.isInteger(o.minBox) && o.minBox >= 0 && o.minBox <= 65535, `min box must be a whole number of pixels in 0…65535 (got ${o.minBox})`);
-  check(o.val >= 0 && o.val < 1, `val must be a fraction in [0, 1) (got ${o.val})`);
+  check(o.val >= 0 && o.val <= 1, `val must be a fraction in [0, 1] (got ${o.val})`);
   check(Number.isInteger(o.seed) && o.seed >= 0, `seed must be a whole number ≥ 0 (got ${o.seed})`);
   check(Number.isFinite(o.negRatio) && o.negRatio >= 0, `neg ratio must be a number ≥ 0 (got ${o.negRatio})`);
   check(Number.isFinite(o.bgRatio) && o.bgRatio >= 0, `bg ratio must be a number ≥ 0 (got ${o.bgRatio})`);
