@@ -28,9 +28,9 @@ const { values: opt } = parseArgs({
     quick: { type: 'boolean', default: false },
     force: { type: 'boolean', default: false },
     device: { type: 'string', default: 'auto' },
-    'detect-minutes': { type: 'string', default: '35' },
-    'finetune-minutes': { type: 'string', default: '15' },
-    'classify-minutes': { type: 'string', default: '12' },
+    'detect-minutes': { type: 'string', default: '50' },
+    'finetune-minutes': { type: 'string', default: '20' },
+    'classify-minutes': { type: 'string', default: '15' },
   },
 });
 const quick = opt.quick;
@@ -89,15 +89,20 @@ run('classifier (paper CNN on vertebra crops)', python, trainer('classify', '--d
   '--out', cls, '--model', 'cnn', '--epochs', '60', '--batch', '64', '--lr', '0.001', '--budget', String(minutes('classify-minutes')),
   '--workers', '1', '--device', opt.device, '--seed', '0', ...resumeOr(cls)), { done: join(cls, 'model.onnx') });
 
+// The fine-tune at 320 is kept only if it beats stage 1 on the training seed's own val split (mAP50-95,
+// ultralytics' fitness); the holdout studies stay unseen by every choice.
+const valMap = (dir) => JSON.parse(readFileSync(join(dir, 'model.card.json'), 'utf8')).metrics.mAP50_95 ?? -1;
+const detector = valMap(det2) >= valMap(det1) ? det2 : det1;
+console.log(`\ndetector: ${detector === det2 ? 'stage 2 (320)' : 'stage 1 (160)'} — val mAP50-95 ${valMap(det1).toFixed(4)} (160) vs ${valMap(det2).toFixed(4)} (320)`);
 const holdout = { detect: join(work, 'holdout-prep', 'detect', 'data.yaml'), classify: join(work, 'holdout-prep') };
 const results = {};
-for (const [name, dir, data] of [['vertebra-detector', det2, holdout.detect], ['fracture-classifier', cls, holdout.classify]]) {
+for (const [name, dir, data] of [['vertebra-detector', detector, holdout.detect], ['fracture-classifier', cls, holdout.classify]]) {
   const out = join(work, `${name}.holdout.json`);
   run(`validate ${name} on the holdout studies`, python, trainer('validate', '--model', join(dir, 'model.onnx'), '--data', data, '--out', out, '--record'));
   results[name] = JSON.parse(readFileSync(out, 'utf8')).metrics;
 }
 
-const summary = { quick, minutes: (Date.now() - began) / 60000, steps: log, holdout: results };
+const summary = { quick, minutes: (Date.now() - began) / 60000, steps: log, detector: detector === det2 ? 'imgsz 320 (stage 2)' : 'imgsz 160 (stage 1)', holdout: results };
 writeFileSync(join(work, 'train-models.json'), `${JSON.stringify(summary, null, 2)}\n`);
 if (quick) {
   console.log(`\nquick rebuild done in ${summary.minutes.toFixed(1)} min (models/ untouched): ${join(work, 'train-models.json')}`);
@@ -107,7 +112,7 @@ if (quick) {
 // Install into models/: the card names its model file, so it is rewritten with the new name.
 const models = join(root, 'models');
 mkdirSync(models, { recursive: true });
-for (const [name, dir] of [['vertebra-detector', det2], ['fracture-classifier', cls]]) {
+for (const [name, dir] of [['vertebra-detector', detector], ['fracture-classifier', cls]]) {
   const card = JSON.parse(readFileSync(join(dir, 'model.card.json'), 'utf8'));
   card.onnx = `${name}.onnx`;
   card.training.recipe = 'npm run models:train (scripts/train-models.mjs)';

@@ -18,8 +18,16 @@ def of(evts: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
 # The events.jsonl contract (trainer/README.md): required keys per event and their types.
 SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
     "start": {"time": str, "task": str, "run": str, "config": dict, "device": dict, "dataset": dict},
-    "epoch": {"time": str, "epoch": int, "epochs": int, "losses": dict, "metrics": dict, "seconds": float,
-              "eta": (int, float), "best": bool},
+    "epoch": {
+        "time": str,
+        "epoch": int,
+        "epochs": int,
+        "losses": dict,
+        "metrics": dict,
+        "seconds": float,
+        "eta": (int, float),
+        "best": bool,
+    },
     "end": {"time": str, "status": str, "best": dict, "onnx": str, "card": str, "seconds": float},
     "error": {"time": str, "kind": str, "message": str},
 }

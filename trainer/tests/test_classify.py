@@ -20,7 +20,10 @@ from .helpers import check_schema, events, of
 def run_classify(data: Path, out: Path, *extra: str, timeout: int = 600) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         trainer_cmd("classify", "--data", str(data), "--out", str(out), "--workers", "0", *extra),
-        env=trainer_env(), capture_output=True, text=True, timeout=timeout,
+        env=trainer_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
 
 

@@ -18,9 +18,25 @@ from .helpers import check_schema, events, of
 def test_detect_one_epoch(detect_yaml: Path, tmp_path: Path) -> None:
     run = tmp_path / "det"
     r = subprocess.run(
-        trainer_cmd("detect", "--data", str(detect_yaml), "--out", str(run), "--epochs", "1", "--imgsz", "64",
-                    "--batch", "4", "--workers", "0"),
-        env=trainer_env(), capture_output=True, text=True, timeout=600,
+        trainer_cmd(
+            "detect",
+            "--data",
+            str(detect_yaml),
+            "--out",
+            str(run),
+            "--epochs",
+            "1",
+            "--imgsz",
+            "64",
+            "--batch",
+            "4",
+            "--workers",
+            "0",
+        ),
+        env=trainer_env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert r.returncode == 0, r.stderr[-3000:]
     evts = events(run)

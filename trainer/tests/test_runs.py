@@ -27,16 +27,26 @@ def _wait_for_epochs(run: Path, n: int, proc: subprocess.Popen[bytes], timeout: 
 def test_sigkill_then_resume_finishes(classify_data: Path, tmp_path: Path) -> None:
     run = tmp_path / "resume"
     args = ["--data", str(classify_data), "--out", str(run), "--workers", "0", "--imgsz", "64", "--batch", "8"]
-    proc = subprocess.Popen(trainer_cmd("classify", *args, "--epochs", "6"), env=trainer_env(),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(
+        trainer_cmd("classify", *args, "--epochs", "6"),
+        env=trainer_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     _wait_for_epochs(run, 2, proc)
     os.killpg(proc.pid, signal.SIGKILL)  # no chance to clean up: what a crash or power cut does
     proc.wait()
     done_before = len(of(events(run), "epoch"))
     assert not of(events(run), "end")
 
-    r = subprocess.run(trainer_cmd("classify", "--out", str(run), "--resume", "--workers", "0"),
-                       env=trainer_env(), capture_output=True, text=True, timeout=600)
+    r = subprocess.run(
+        trainer_cmd("classify", "--out", str(run), "--resume", "--workers", "0"),
+        env=trainer_env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert r.returncode == 0, r.stderr[-2000:]
     evts = events(run)
     check_schema(evts, "classify")
@@ -50,9 +60,24 @@ def test_sigkill_then_resume_finishes(classify_data: Path, tmp_path: Path) -> No
 def test_sigterm_is_an_interrupted_event(classify_data: Path, tmp_path: Path) -> None:
     run = tmp_path / "term"
     proc = subprocess.Popen(
-        trainer_cmd("classify", "--data", str(classify_data), "--out", str(run), "--workers", "0", "--imgsz", "64",
-                    "--epochs", "50"),
-        env=trainer_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+        trainer_cmd(
+            "classify",
+            "--data",
+            str(classify_data),
+            "--out",
+            str(run),
+            "--workers",
+            "0",
+            "--imgsz",
+            "64",
+            "--epochs",
+            "50",
+        ),
+        env=trainer_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
     _wait_for_epochs(run, 1, proc)
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=60) == 130
@@ -63,9 +88,29 @@ def test_sigterm_is_an_interrupted_event(classify_data: Path, tmp_path: Path) ->
 def test_ddp_two_cpu_processes_make_one_run(classify_data: Path, tmp_path: Path) -> None:
     run = tmp_path / "ddp"
     r = subprocess.run(
-        trainer_cmd("classify", "--data", str(classify_data), "--out", str(run), "--workers", "0", "--imgsz", "64",
-                    "--batch", "4", "--epochs", "2", "--device", "cpu", "--nproc", "2"),
-        env=trainer_env(), capture_output=True, text=True, timeout=600,
+        trainer_cmd(
+            "classify",
+            "--data",
+            str(classify_data),
+            "--out",
+            str(run),
+            "--workers",
+            "0",
+            "--imgsz",
+            "64",
+            "--batch",
+            "4",
+            "--epochs",
+            "2",
+            "--device",
+            "cpu",
+            "--nproc",
+            "2",
+        ),
+        env=trainer_env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert r.returncode == 0, r.stderr[-3000:]
     evts = events(run)

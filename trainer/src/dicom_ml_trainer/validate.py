@@ -107,7 +107,9 @@ def validate(model: Path, data: Path, split: str, out: Path | None, record: bool
         tmp.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
         os.replace(tmp, out)
     if record:
-        card.setdefault("evaluations", []).append({k: result[k] for k in ("data", "split", "time", "metrics")})
+        # One entry per (data, split): a rerun replaces its earlier result instead of piling up copies.
+        kept = [e for e in card.get("evaluations", []) if (e.get("data"), e.get("split")) != (result["data"], split)]
+        card["evaluations"] = [*kept, {k: result[k] for k in ("data", "split", "time", "metrics")}]
         tmp = cp.with_name(cp.name + ".tmp")
         tmp.write_text(json.dumps(_clean(card), indent=2) + "\n", encoding="utf-8")
         os.replace(tmp, cp)
