@@ -3,6 +3,8 @@ export interface CommandContext {
   positionals: string[];
   options: Record<string, string | boolean | undefined>;
   json: boolean;
+  /** Arguments after `--`, passed on untouched (only for commands whose table entry sets `passthrough`). */
+  passthrough?: string[];
   stdout(line: string): void;
   /** Progress and notes for people; never mixed into --json output. */
   stderr(line: string): void;

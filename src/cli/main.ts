@@ -14,11 +14,15 @@ import { prepare, prepareOptions, prepareUsage } from './commands/prepare';
 import { render, renderUsage } from './commands/render';
 import { sample, sampleUsage } from './commands/sample';
 import { series, seriesUsage } from './commands/series';
+import { doctor, doctorOptions, doctorUsage } from './commands/doctor';
+import { train, trainOptions, trainUsage } from './commands/train';
 
 interface Command {
   run(ctx: CommandContext): Promise<void>;
   usage: string;
   options: Record<string, { type: 'string' | 'boolean' }>;
+  /** Arguments after the first `--` are not parsed but handed over as `ctx.passthrough` (train: trainer/torchrun args). */
+  passthrough?: boolean;
 }
 
 const COMMANDS: Record<string, Command> = {
@@ -36,6 +40,8 @@ const COMMANDS: Record<string, Command> = {
   },
   prepare: { run: prepare, usage: prepareUsage, options: prepareOptions },
   series: { run: series, usage: seriesUsage, options: { recursive: { type: 'boolean' } } },
+  train: { run: train, usage: trainUsage, options: trainOptions, passthrough: true },
+  doctor: { run: doctor, usage: doctorUsage, options: doctorOptions },
   demo: { run: demo, usage: demoUsage, options: { out: { type: 'string' }, slices: { type: 'string' }, size: { type: 'string' }, seed: { type: 'string' } } },
 };
 
@@ -49,13 +55,16 @@ export async function main(argv: string[], io: Pick<CommandContext, 'stdout' | '
   stdout: (l) => process.stdout.write(`${l}\n`),
   stderr: (l) => process.stderr.write(`${l}\n`),
 }): Promise<number> {
-  const [name, ...rest] = argv;
+  const [name, ...args] = argv;
+  const command = name && Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+  const dashes = command?.passthrough ? args.indexOf('--') : -1;
+  const rest = dashes < 0 ? args : args.slice(0, dashes);
+  const passthrough = dashes < 0 ? undefined : args.slice(dashes + 1);
   const debug = rest.includes('--debug');
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     io.stdout(help());
     return name ? 0 : 2;
   }
-  const command = COMMANDS[name];
   if (!command) {
     io.stderr(`dicom-ml: unknown command "${name}" (commands: ${Object.keys(COMMANDS).join(', ')})`);
     return 2;
@@ -71,7 +80,7 @@ export async function main(argv: string[], io: Pick<CommandContext, 'stdout' | '
       io.stdout(`usage: ${command.usage}`);
       return 0;
     }
-    await command.run({ positionals: parsed.positionals, options: parsed.values, json: Boolean(parsed.values.json), ...io });
+    await command.run({ positionals: parsed.positionals, options: parsed.values, json: Boolean(parsed.values.json), ...(passthrough ? { passthrough } : {}), ...io });
     return 0;
   } catch (err) {
     if (debug && err instanceof Error && err.stack) io.stderr(err.stack);

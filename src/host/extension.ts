@@ -1,14 +1,16 @@
-/** Extension entry: registers the DICOM viewer, the dataset commands and the task provider. Thin — logic lives in src/core. */
+/** Extension entry: registers the DICOM viewer, the dataset and training commands, the Training Runs view and the task provider. Thin — logic lives in src/core. */
 import * as vscode from 'vscode';
 import { createSampleDataset, prepareDataset, type PrepareArgs, type SampleArgs } from './commands/dataset';
 import { DicomMlTaskProvider, TASK_TYPE } from './tasks';
+import { registerTraining } from './training';
+import { resolveInterpreter } from './training/python';
 import { DicomViewerProvider, VIEW_TYPE } from './viewer/provider';
 
 export function activate(context: vscode.ExtensionContext): void {
   const { extensionUri } = context;
   context.subscriptions.push(
     ...DicomViewerProvider.register(context),
-    vscode.tasks.registerTaskProvider(TASK_TYPE, new DicomMlTaskProvider(extensionUri)),
+    vscode.tasks.registerTaskProvider(TASK_TYPE, new DicomMlTaskProvider(extensionUri, async (scope) => (await resolveInterpreter(scope)).command)),
     vscode.commands.registerCommand('dicomMl.openViewer', async (uri?: vscode.Uri) => {
       const target = uri ?? vscode.window.activeTextEditor?.document.uri
         ?? (await vscode.window.showOpenDialog({ canSelectMany: false, filters: { DICOM: ['dcm', 'DCM'] } }))?.[0];
@@ -18,6 +20,7 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.commands.registerCommand('dicomMl.prepareDataset', (args?: PrepareArgs | vscode.Uri) =>
       prepareDataset(extensionUri, args instanceof vscode.Uri ? { rsna: args.fsPath } : args)),
   );
+  registerTraining(context);
 }
 
 export function deactivate(): void {}

@@ -4,16 +4,21 @@
  * (STYLE.md: a hostile folder name must not become a command).
  */
 import * as vscode from 'vscode';
+import { CLI_TASK_TYPE, parseCliTaskDefinition, type CliTaskDefinition } from '../core/training/request';
 
 /** Task type contributed in package.json `taskDefinitions`. */
-export const TASK_TYPE = 'dicom-ml';
+export const TASK_TYPE = CLI_TASK_TYPE;
 
-/** A task that runs `dicom-ml <command> <args…>`. */
-export interface DicomMlTaskDefinition extends vscode.TaskDefinition {
+/**
+ * A task that runs `dicom-ml <command> <args…>` (the shape lives in src/core/training/request.ts so that plain
+ * Node tests can round-trip it). `train` and `doctor` tasks get the interpreter the extension resolved.
+ */
+export interface DicomMlTaskDefinition extends vscode.TaskDefinition, CliTaskDefinition {
   type: typeof TASK_TYPE;
-  command: string;
-  args?: string[];
 }
+
+/** Commands that start Python: their tasks get DICOM_ML_PYTHON (Python extension / dicomMl.pythonPath / python3). */
+export const PYTHON_COMMANDS = new Set(['train', 'doctor']);
 
 /** The bundled CLI inside the extension. */
 function cliPath(extensionUri: vscode.Uri): string {
@@ -24,9 +29,10 @@ function cliPath(extensionUri: vscode.Uri): string {
  * A task for `definition`. The extension host's own runtime runs the CLI: in VS Code desktop that is
  * Electron, which ELECTRON_RUN_AS_NODE turns into plain Node; in code-server it is Node already.
  */
-export function cliTask(extensionUri: vscode.Uri, definition: DicomMlTaskDefinition, label: string, scope: vscode.TaskScope | vscode.WorkspaceFolder = vscode.TaskScope.Workspace): vscode.Task {
+export function cliTask(extensionUri: vscode.Uri, definition: DicomMlTaskDefinition, label: string, scope: vscode.TaskScope | vscode.WorkspaceFolder = vscode.TaskScope.Workspace, env: Record<string, string> = {}): vscode.Task {
   const execution = new vscode.ProcessExecution(process.execPath, [cliPath(extensionUri), definition.command, ...(definition.args ?? [])], {
-    env: { ELECTRON_RUN_AS_NODE: '1' },
+    env: { ...env, ELECTRON_RUN_AS_NODE: '1' },
+    ...(definition.command === 'train' || definition.command === 'doctor' ? { cwd: workspaceCwd(scope) } : {}),
   });
   const task = new vscode.Task(definition, scope, label, 'dicom-ml', execution, []);
   task.presentationOptions = { reveal: vscode.TaskRevealKind.Always, panel: vscode.TaskPanelKind.Dedicated, clear: true };
@@ -46,18 +52,29 @@ export async function runTask(task: vscode.Task): Promise<number | undefined> {
   });
 }
 
+/** The folder relative paths (`runs/…`, `--data prepared/…`) mean: the task's workspace folder, else the first one. */
+function workspaceCwd(scope: vscode.TaskScope | vscode.WorkspaceFolder): string | undefined {
+  if (typeof scope === 'object') return scope.uri.fsPath;
+  return vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+}
+
 /** Resolves `dicom-ml` tasks written in tasks.json. */
 export class DicomMlTaskProvider implements vscode.TaskProvider {
-  constructor(private readonly extensionUri: vscode.Uri) {}
+  /** `python(scope)`: the interpreter for train/doctor tasks (see src/host/training/python.ts). */
+  constructor(private readonly extensionUri: vscode.Uri, private readonly python?: (scope?: vscode.Uri) => Promise<string>) {}
 
   provideTasks(): vscode.Task[] {
     return [];
   }
 
-  resolveTask(task: vscode.Task): vscode.Task | undefined {
+  async resolveTask(task: vscode.Task): Promise<vscode.Task | undefined> {
+    const parsed = parseCliTaskDefinition(task.definition);
+    if (!parsed) return undefined;
+    // Keep the caller's definition object (VS Code matches tasks by it); only its shape was checked.
     const def = task.definition as DicomMlTaskDefinition;
-    if (def.type !== TASK_TYPE || typeof def.command !== 'string') return undefined;
-    if (def.args !== undefined && (!Array.isArray(def.args) || def.args.some((a) => typeof a !== 'string'))) return undefined;
-    return cliTask(this.extensionUri, def, task.name, task.scope ?? vscode.TaskScope.Workspace);
+    const scope = task.scope ?? vscode.TaskScope.Workspace;
+    const env: Record<string, string> = {};
+    if (this.python && PYTHON_COMMANDS.has(parsed.command)) env.DICOM_ML_PYTHON = await this.python(typeof scope === 'object' ? scope.uri : undefined);
+    return cliTask(this.extensionUri, def, task.name, scope, env);
   }
 }

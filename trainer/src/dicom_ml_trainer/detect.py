@@ -186,7 +186,7 @@ def train_detect(cfg: DetectConfig) -> dict[str, Any]:
         import torch as _t
 
         ckpt = _t.load(last, map_location="cpu", weights_only=False)
-        resumed_from = int(ckpt.get("epoch", -1)) + 1
+        resumed_from = int(ckpt.get("epoch", -1)) + 2  # ultralytics stores the 0-based last finished epoch
         model = YOLO(str(last))
         kwargs: dict[str, Any] = {"resume": True}
     else:
