@@ -65,6 +65,8 @@ void test('split: by study, seeded, proportional over strata, both sides non-emp
   const two = splitStudies([{ uid: 'x', stratum: '' }, { uid: 'y', stratum: '' }], 0.2, 1);
   assert.deepEqual([...two.values()].sort(), ['train', 'val']);
   assert.deepEqual([...splitStudies([{ uid: 'x', stratum: '' }], 0.5, 1).values()], ['train']);
+  // val = 1: a holdout set (every study in val), what models:train evaluates the default models on.
+  assert.ok([...splitStudies(items, 1, 3).values()].every((s) => s === 'val'));
   const picks = sampleIndices(100, 30, seededRandom(1, 'x'));
   assert.equal(new Set(picks).size, 30);
   assert.ok(picks.every((p, i) => p >= 0 && p < 100 && (i === 0 || p > picks[i - 1])));
@@ -157,7 +159,7 @@ function ctx(options: CommandContext['options']): CommandContext & { out: string
 
 void test('CLI: usage errors, a one-line input error, and a classification-only run with --json', async (t) => {
   await assert.rejects(prepare(ctx({ out: '/tmp/x' })), (e: UsageError) => e instanceof UsageError && /--rsna DIR is required/.test(e.message));
-  await assert.rejects(prepare(ctx({ rsna: '/tmp/x', out: '/tmp/y', val: '1' })), /--val must be a number in 0…1 \(exclusive\), got "1"/);
+  await assert.rejects(prepare(ctx({ rsna: '/tmp/x', out: '/tmp/y', val: '1.5' })), /--val must be a number in 0…1, got "1.5"/);
   await assert.rejects(prepare(ctx({ rsna: '/tmp/x', out: '/tmp/y', window: 'wide' })), /--window: window "wide" is not C,W/);
   await assert.rejects(prepare(ctx({ rsna: '/tmp/x', out: '/tmp/y', 'neg-from': 'some' })), /--neg-from must be all or healthy/);
   await assert.rejects(prepare(ctx({ rsna: '/tmp/x', out: '/tmp/y', 'crop-imgsz': '8' })), /--crop-imgsz must be 16…4096, got 8/);

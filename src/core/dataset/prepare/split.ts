@@ -44,8 +44,8 @@ export interface SplitItem {
 }
 
 /**
- * Assign studies to train/val: round(n·val) studies to val (at least one when val > 0 and n ≥ 2, never
- * all), spread proportionally over the strata (systematic sampling over the strata, each shuffled). Seeded.
+ * Assign studies to train/val: round(n·val) studies to val (at least one when val > 0 and n ≥ 2; never
+ * all unless val = 1, a holdout set), spread proportionally over the strata (systematic sampling over the strata, each shuffled). Seeded.
  */
 export function splitStudies(items: readonly SplitItem[], val: number, seed: number): Map<string, Split> {
   const n = items.length;
