@@ -83,8 +83,6 @@ def _config(cls: type, args: argparse.Namespace) -> Any:
             raise TrainerError("dataset", f"{cfg_file}: nothing to resume (no config.json in the run folder)")
         saved = json.loads(cfg_file.read_text(encoding="utf-8"))
         keep = {k: v for k, v in saved.items() if k in names}
-        if keep.get("imgsz") and cls.__name__ == "ClassifyConfig":
-            keep["imgsz"] = saved["imgsz"]
         given = {**keep, **{k: given[k] for k in ("device", "workers") if k in given}, "resume": True, "out": args.out}
     if not given.get("data"):
         raise TrainerError("usage", "--data is required")

@@ -183,9 +183,7 @@ def train_detect(cfg: DetectConfig) -> dict[str, Any]:
     run.mkdir(parents=True, exist_ok=True)
     resumed_from = None
     if cfg.resume:
-        import torch as _t
-
-        ckpt = _t.load(last, map_location="cpu", weights_only=False)
+        ckpt = torch.load(last, map_location="cpu", weights_only=False)
         resumed_from = int(ckpt.get("epoch", -1)) + 2  # ultralytics stores the 0-based last finished epoch
         model = YOLO(str(last))
         kwargs: dict[str, Any] = {"resume": True}
