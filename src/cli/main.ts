@@ -16,6 +16,8 @@ import { sample, sampleUsage } from './commands/sample';
 import { series, seriesUsage } from './commands/series';
 import { doctor, doctorOptions, doctorUsage } from './commands/doctor';
 import { train, trainOptions, trainUsage } from './commands/train';
+import { evaluate, evalOptions, evalUsage } from './commands/eval';
+import { infer, inferOptions, inferUsage } from './commands/infer';
 
 interface Command {
   run(ctx: CommandContext): Promise<void>;
@@ -42,6 +44,8 @@ const COMMANDS: Record<string, Command> = {
   series: { run: series, usage: seriesUsage, options: { recursive: { type: 'boolean' } } },
   train: { run: train, usage: trainUsage, options: trainOptions, passthrough: true },
   doctor: { run: doctor, usage: doctorUsage, options: doctorOptions },
+  infer: { run: infer, usage: inferUsage, options: inferOptions },
+  eval: { run: evaluate, usage: evalUsage, options: evalOptions },
   demo: { run: demo, usage: demoUsage, options: { out: { type: 'string' }, slices: { type: 'string' }, size: { type: 'string' }, seed: { type: 'string' } } },
 };
 

@@ -1,7 +1,7 @@
 import { parseWindowSpec } from '../../core/dicom/lut';
 import type { Window } from '../../core/dicom/voi';
 import { prepareRsna, PREPARE_DEFAULTS, type PrepareProgress, type PrepareSummary } from '../../core/dataset/prepare/prepare';
-import { intOption, UsageError } from '../args';
+import { floatOption, ranged, UsageError } from '../args';
 import type { CommandContext } from '../context';
 
 export const prepareUsage = 'dicom-ml prepare --rsna DIR --out DIR [--window C,W|bone] [--imgsz N] [--cls-imgsz N] [--crop-imgsz N] [--min-box PX] [--val F] [--seed S] [--neg-ratio R] [--neg-from all|healthy] [--bg-ratio F] [--jobs N] [--limit N] [--png-level 0-9] [--force] [--json]';
@@ -13,20 +13,6 @@ export const prepareOptions: Record<string, { type: 'string' | 'boolean' }> = {
   val: { type: 'string' }, seed: { type: 'string' }, 'neg-ratio': { type: 'string' }, 'neg-from': { type: 'string' }, 'bg-ratio': { type: 'string' },
   jobs: { type: 'string' }, limit: { type: 'string' }, 'png-level': { type: 'string' }, force: { type: 'boolean' },
 };
-
-function floatOption(name: string, value: string | boolean | undefined, fallback: number, lo: number, hi: number, hiOpen = false): number {
-  if (value === undefined) return fallback;
-  const s = String(value).trim();
-  const v = /^\d+(\.\d+)?$|^\.\d+$/.test(s) ? Number(s) : Number.NaN;
-  if (!(v >= lo && (hiOpen ? v < hi : v <= hi))) throw new UsageError(`--${name} must be a number in ${lo}…${hi}${hiOpen ? ' (exclusive)' : ''}, got "${s}"`);
-  return v;
-}
-
-function ranged(name: string, value: string | boolean | undefined, fallback: number | undefined, lo: number, hi: number): number | undefined {
-  const v = intOption(name, value as string | undefined, fallback);
-  if (v !== undefined && (v < lo || v > hi)) throw new UsageError(`--${name} must be ${lo}…${hi}, got ${v}`);
-  return v;
-}
 
 const duration = (ms: number) => {
   const s = Math.round(ms / 1000);

@@ -134,11 +134,27 @@ function loadSharp(): Promise<typeof import('sharp')> {
 
 /** Encode rows×columns grey as an 8-bit grey PNG of `spec`'s size (sharp's default Lanczos-3 when resized). */
 export async function encodeGray8Png(gray: Uint8Array, rows: number, columns: number, spec: PngSpec): Promise<Buffer> {
+  // Without 'b-w' sharp writes a 3-channel sRGB PNG; a grey slice stays an 8-bit grey PNG.
+  return (await grayPipeline(gray, rows, columns, spec.width, spec.height)).png({ compressionLevel: spec.level, adaptiveFiltering: false }).toBuffer();
+}
+
+/**
+ * The pixels {@link encodeGray8Png} would store, without the PNG: width×height grey bytes (inference builds
+ * its inputs from these, so a model sees what `prepare` wrote; test/unit/inference-input.test.ts checks it).
+ */
+export async function resizeGray8(gray: Uint8Array, rows: number, columns: number, width: number, height: number): Promise<Uint8Array> {
+  if (width === columns && height === rows) return gray.slice();
+  const { data, info } = await (await grayPipeline(gray, rows, columns, width, height)).raw().toBuffer({ resolveWithObject: true });
+  if (info.channels !== 1 || info.width !== width || info.height !== height) throw new Error(`sharp returned ${info.width}×${info.height}×${info.channels}, expected ${width}×${height}×1`);
+  return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+}
+
+/** sharp: rows×columns grey → width×height (fill; sharp's default Lanczos-3 when the size changes), grey out. */
+async function grayPipeline(gray: Uint8Array, rows: number, columns: number, width: number, height: number) {
   const { default: sharp } = await loadSharp();
   let pipeline = sharp(gray, { raw: { width: columns, height: rows, channels: 1 } });
-  if (spec.width !== columns || spec.height !== rows) pipeline = pipeline.resize(spec.width, spec.height, { fit: 'fill' });
-  // Without 'b-w' sharp writes a 3-channel sRGB PNG; a grey slice stays an 8-bit grey PNG.
-  return pipeline.toColourspace('b-w').png({ compressionLevel: spec.level, adaptiveFiltering: false }).toBuffer();
+  if (width !== columns || height !== rows) pipeline = pipeline.resize(width, height, { fit: 'fill' });
+  return pipeline.toColourspace('b-w');
 }
 
 /** A bounded, lazily started pool of decode threads. */

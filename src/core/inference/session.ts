@@ -1,0 +1,91 @@
+/**
+ * One place that owns onnxruntime-node sessions: loaded lazily on first use, cached per (model, options),
+ * CPU by default with a thread count, CUDA when asked and present (onnxruntime-node's CUDA provider ships
+ * separately and is not installed offline — ARCHITECTURE "Environment facts"), falling back to CPU with a
+ * one-line note. `session.run` runs on onnxruntime's own threads, so the caller's event loop (the extension
+ * host) stays free while a model runs.
+ */
+import type { InferenceSession } from 'onnxruntime-node';
+import { loadModelSpec, type ModelSpec } from './model';
+
+/** How sessions are created. */
+export interface SessionOptions {
+  /** Intra-op threads (0 or undefined: onnxruntime's default, one per core). */
+  threads?: number;
+  /** Try the CUDA execution provider first. */
+  cuda?: boolean;
+}
+
+/** A loaded model: its spec, its session and the provider it runs on. */
+export interface LoadedModel {
+  spec: ModelSpec;
+  session: InferenceSession;
+  provider: 'cuda' | 'cpu';
+  /** Why CUDA was not used when it was asked for. */
+  note?: string;
+}
+
+let ortModule: Promise<typeof import('onnxruntime-node')> | undefined;
+
+/** onnxruntime-node, imported once (a native addon: keep it off the CLI's start-up path). */
+export function loadOrt(): Promise<typeof import('onnxruntime-node')> {
+  ortModule ??= import('onnxruntime-node');
+  return ortModule;
+}
+
+/** Sessions by model path and options; `dispose()` releases them all. */
+export class SessionCache {
+  private readonly models = new Map<string, Promise<LoadedModel>>();
+
+  constructor(private readonly options: SessionOptions = {}) {
+    const t = options.threads;
+    if (t !== undefined && (!Number.isInteger(t) || t < 0 || t > 256)) throw new Error(`threads must be a whole number in 0…256 (got ${t})`);
+  }
+
+  /** The model at `path`, loading it on first use. A failed load is not cached (a fixed file loads next time). */
+  get(path: string): Promise<LoadedModel> {
+    let p = this.models.get(path);
+    if (!p) {
+      p = this.load(path);
+      this.models.set(path, p);
+      p.catch(() => this.models.delete(path));
+    }
+    return p;
+  }
+
+  private async load(path: string): Promise<LoadedModel> {
+    const { spec, bytes } = await loadModelSpec(path);
+    const ort = await loadOrt();
+    const base: InferenceSession.SessionOptions = { graphOptimizationLevel: 'all' };
+    if (this.options.threads) base.intraOpNumThreads = this.options.threads;
+    let note: string | undefined;
+    if (this.options.cuda) {
+      try {
+        const session = await ort.InferenceSession.create(bytes, { ...base, executionProviders: ['cuda', 'cpu'] });
+        return { spec, session, provider: 'cuda' };
+      } catch (err) {
+        note = `CUDA execution provider unavailable, running on CPU (${firstLine(err)})`;
+      }
+    }
+    try {
+      const session = await ort.InferenceSession.create(bytes, { ...base, executionProviders: ['cpu'] });
+      return { spec, session, provider: 'cpu', note };
+    } catch (err) {
+      throw new Error(`${path}: onnxruntime cannot load the model (${firstLine(err)})`);
+    }
+  }
+
+  /** Release every session. */
+  async dispose(): Promise<void> {
+    const all = [...this.models.values()];
+    this.models.clear();
+    for (const p of all) {
+      const m = await p.catch(() => undefined);
+      await m?.session.release();
+    }
+  }
+}
+
+function firstLine(err: unknown): string {
+  return String((err as Error)?.message ?? err).split('\n')[0];
+}
