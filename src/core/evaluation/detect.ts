@@ -12,8 +12,11 @@ import type { NmsOptions } from '../inference/yolo';
 import type { DetectionImage } from '../metrics/detection';
 import { IMAGE_EXTENSIONS, labelPathFor, parseYoloTxt, readTxtOrEmpty, type TxtBox } from './yoloData';
 
-/** ultralytics `val` defaults (cfg/default.yaml: conf 0.001 in val, iou 0.7, max_det 300). */
-export const VAL_DEFAULTS: NmsOptions = { conf: 0.001, iou: 0.7, maxDet: 300 };
+/**
+ * ultralytics `val` settings: conf 0.001 (the validator's default when none is given), iou 0.7, max_det 300,
+ * and multi_label NMS (models/yolo/detect/val.py postprocess).
+ */
+export const VAL_DEFAULTS: NmsOptions = { conf: 0.001, iou: 0.7, maxDet: 300, multiLabel: true };
 
 /** Progress and cancellation of a long run. */
 export interface RunControl {

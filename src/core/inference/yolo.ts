@@ -19,6 +19,11 @@ export interface NmsOptions {
   maxDet: number;
   agnostic?: boolean;
   maxNms?: number;
+  /**
+   * Every class whose score > conf becomes its own candidate box (ultralytics `val` passes multi_label=True;
+   * `predict` keeps the best class only).
+   */
+  multiLabel?: boolean;
 }
 
 export const PREDICT_DEFAULTS: NmsOptions = { conf: 0.25, iou: 0.7, maxDet: 300 };
@@ -64,9 +69,12 @@ export function detectorInput(gray: Uint8Array, width: number, height: number, i
  */
 export function decodeYolo(data: Float32Array, nc: number, n: number, o: NmsOptions): Detection[] {
   const f = Math.fround;
-  const cand: number[] = [];
-  const best = new Float32Array(n);
-  const bestCls = new Int32Array(n);
+  // Candidates as (anchor, class, score), in the order ultralytics builds them: anchors ascending; with
+  // multi_label, torch.where over (anchor, class) row-major.
+  const anchor: number[] = [];
+  const klass: number[] = [];
+  const score: number[] = [];
+  const multi = Boolean(o.multiLabel) && nc > 1;
   for (let a = 0; a < n; a++) {
     let m = -Infinity;
     let j = 0;
@@ -77,24 +85,35 @@ export function decodeYolo(data: Float32Array, nc: number, n: number, o: NmsOpti
         j = c;
       }
     }
-    best[a] = m;
-    bestCls[a] = j;
-    if (m > o.conf) cand.push(a);
+    if (!(m > o.conf)) continue;
+    if (!multi) {
+      anchor.push(a);
+      klass.push(j);
+      score.push(m);
+      continue;
+    }
+    for (let c = 0; c < nc; c++) {
+      const s = data[(4 + c) * n + a];
+      if (s > o.conf) {
+        anchor.push(a);
+        klass.push(c);
+        score.push(s);
+      }
+    }
   }
-  // torch.sort(descending) / torchvision nms order: by score, ties in index order (stable).
-  cand.sort((p, q) => best[q] - best[p] || p - q);
-  const limit = Math.min(cand.length, o.maxNms ?? 30000);
-  const k = cand.slice(0, limit);
+  // torch.sort(descending) / torchvision nms order: by score, ties in candidate order (stable).
+  const order = anchor.map((_, i) => i).sort((p, q) => score[q] - score[p] || p - q);
+  const k = order.slice(0, Math.min(order.length, o.maxNms ?? 30000));
   const m = k.length;
   const bx = new Float32Array(4 * m);
   const off = o.agnostic ? 0 : 7680;
   for (let i = 0; i < m; i++) {
-    const a = k[i];
+    const a = anchor[k[i]];
     const cx = data[a];
     const cy = data[n + a];
     const dw = f(data[2 * n + a] / 2);
     const dh = f(data[3 * n + a] / 2);
-    const c = f(bestCls[a] * off);
+    const c = f(klass[k[i]] * off);
     bx[4 * i] = f(f(cx - dw) + c);
     bx[4 * i + 1] = f(f(cy - dh) + c);
     bx[4 * i + 2] = f(f(cx + dw) + c);
@@ -102,9 +121,9 @@ export function decodeYolo(data: Float32Array, nc: number, n: number, o: NmsOpti
   }
   const keep = nms(bx, m, o.iou, o.maxDet);
   return keep.map((i) => {
-    const a = k[i];
-    const c = f(bestCls[a] * off);
-    return { cls: bestCls[a], conf: best[a], box: [f(bx[4 * i] - c), f(bx[4 * i + 1] - c), f(bx[4 * i + 2] - c), f(bx[4 * i + 3] - c)] };
+    const cls = klass[k[i]];
+    const c = f(cls * off);
+    return { cls, conf: score[k[i]], box: [f(bx[4 * i] - c), f(bx[4 * i + 1] - c), f(bx[4 * i + 2] - c), f(bx[4 * i + 3] - c)] };
   });
 }
 
