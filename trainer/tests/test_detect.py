@@ -62,3 +62,17 @@ def test_detect_one_epoch(detect_yaml: Path, tmp_path: Path) -> None:
     assert card["input"]["shape"] == [1, 3, 64, 64] and card["input"]["resize"] == "letterbox"
     assert card["training"]["optimizer"] == "SGD" and card["training"]["lr"] == 0.01
     assert {"mAP50", "mAP50_95", "precision", "recall"} <= set(card["metrics"])
+
+
+def test_prepared_imgsz_is_read_from_prepare_json(tmp_path: Path) -> None:
+    """The card records prepare's --imgsz (OUT/prepare.json beside OUT/detect/), which inference from DICOM needs."""
+    from dicom_ml_trainer.card import detector_card, prepared_imgsz
+
+    (tmp_path / "detect").mkdir()
+    yaml = tmp_path / "detect" / "data.yaml"
+    assert prepared_imgsz(yaml) is None
+    (tmp_path / "prepare.json").write_text('{"options": {"imgsz": 640}}')
+    assert prepared_imgsz(yaml) == 640
+    card = detector_card(onnx_name="m.onnx", architecture="yolov8n", names=["C1"], imgsz=160, training={}, metrics={},
+                         prepared_imgsz=prepared_imgsz(yaml))
+    assert card["input"]["prepared"] == {"imgsz": 640}

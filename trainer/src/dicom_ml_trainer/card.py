@@ -60,10 +60,13 @@ def detector_card(
     imgsz: int,
     training: dict[str, Any],
     metrics: dict[str, Any],
+    prepared_imgsz: int | None = None,
 ) -> dict[str, Any]:
-    """Card of an ultralytics detection export."""
+    """Card of an ultralytics detection export. `prepared_imgsz`: the longest side of the dataset's PNGs
+    (`dicom-ml prepare --imgsz`, from its prepare.json), which inference from DICOM resizes slices to before
+    the letterbox, so a model sees slices as it saw the training PNGs."""
     nc = len(names)
-    return {
+    card: dict[str, Any] = {
         **_base("detect", architecture, onnx_name, names),
         "input": {
             "name": "images",
@@ -84,6 +87,20 @@ def detector_card(
         "metrics": metrics,
         "created": now_iso(),
     }
+    if prepared_imgsz:
+        card["input"]["prepared"] = {"imgsz": prepared_imgsz}
+    return card
+
+
+def prepared_imgsz(data_yaml: Path) -> int | None:
+    """`imgsz` of the prepare.json one folder above data.yaml (OUT/detect/data.yaml → OUT/prepare.json), if any."""
+    path = Path(data_yaml).resolve().parent.parent / "prepare.json"
+    try:
+        options = json.loads(path.read_text(encoding="utf-8")).get("options", {})
+    except (OSError, ValueError):
+        return None
+    value = options.get("imgsz")
+    return value if isinstance(value, int) and value > 0 else None
 
 
 def classifier_card(

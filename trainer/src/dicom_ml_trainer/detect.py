@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from .card import detector_card, write_card
+from .card import detector_card, prepared_imgsz, write_card
 from .errors import DatasetError, TrainerError
 from .events import EventWriter
 from .runtime import DeviceChoice, device_info, parse_device, use_all_cores
@@ -275,6 +275,7 @@ def export_detector(
         architecture=_architecture(cfg.model),
         names=data["_names"],
         imgsz=cfg.imgsz,
+        prepared_imgsz=prepared_imgsz(Path(cfg.data)),
         training={
             "data": str(Path(cfg.data).resolve()),
             "samples": data["_counts"],
