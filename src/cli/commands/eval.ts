@@ -103,6 +103,7 @@ async function evalDetect(ctx: CommandContext): Promise<void> {
       conf: floatOption('conf', ctx.options.conf, VAL_DEFAULTS.conf, 0, 1),
       iou: floatOption('iou', ctx.options.iou, VAL_DEFAULTS.iou, 0, 1),
       maxDet: ranged('max-det', ctx.options['max-det'], VAL_DEFAULTS.maxDet, 1, 100000) as number,
+      multiLabel: true,
     });
     const cache = new SessionCache({ threads: ranged('threads', ctx.options.threads, undefined, 0, 256), cuda: Boolean(ctx.options.cuda) });
     try {
@@ -147,7 +148,7 @@ async function evalDetect(ctx: CommandContext): Promise<void> {
     ctx.stderr(`wrote ${w.metrics} and ${w.predictions}`);
   }
   for (const n of notes) ctx.stderr(`note: ${n}`);
-  if (ctx.json) ctx.stdout(toJson(metrics, 2));
+  if (ctx.json) ctx.stdout(toJson(withoutCurves(metrics), 2));
   else for (const p of protos) ctx.stdout(detectionTable(results[p] as DetectionMetrics).join('\n'));
 }
 
@@ -248,11 +249,19 @@ async function evalClassify(ctx: CommandContext): Promise<void> {
     ctx.stderr(`wrote ${w.metrics} and ${w.predictions}`);
   }
   for (const n of m.notes ?? []) ctx.stderr(`note: ${n}`);
-  if (ctx.json) ctx.stdout(toJson(metrics, 2));
+  if (ctx.json) ctx.stdout(toJson(withoutCurves(metrics), 2));
   else {
     ctx.stdout(`images ${m.images}  accuracy ${fmt(m.accuracy)}  precision ${fmt(m.precision)}  recall ${fmt(m.recall)}  F1 ${fmt(m.f1)}  specificity ${fmt(m.specificity)}  kappa ${fmt(m.kappa)}  AUC ${fmt(m.auc)}`);
     ctx.stdout(`confusion (rows = truth ${scored.names.join('/')}, columns = prediction): ${JSON.stringify(m.confusion)}`);
   }
+}
+
+/**
+ * --json on stdout: the metrics without their curves (thousands of points per class, for panels); the
+ * curves are in metrics.json with --out.
+ */
+function withoutCurves<T extends object>(m: T): T {
+  return JSON.parse(JSON.stringify(m, (k, v: unknown) => (k === 'curves' ? undefined : v))) as T;
 }
 
 function argmax(p: readonly number[]): number {

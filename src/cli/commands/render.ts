@@ -3,10 +3,14 @@ import { loadImage, loadStored, type LoadedImage } from '../../core/dicom/load';
 import { modalityValues, parseWindowSpec } from '../../core/dicom/lut';
 import { encodePng, renderSlice } from '../../core/dicom/render';
 import { PRESETS, isPresetName, type Window } from '../../core/dicom/voi';
+import { windowSlice } from '../../core/dataset/prepare/slices';
+import { InferenceEngine, type SliceFindings } from '../../core/inference/engine';
+import { overlayPng } from '../../core/inference/overlay';
 import { writeFileAtomic } from '../../core/io/atomic';
 import { intOption, required, UsageError } from '../args';
 import type { CommandContext } from '../context';
 import { resolveSeriesSlice } from '../seriesSlice';
+import { modelPaths } from './infer';
 
 export const renderUsage = 'dicom-ml render FILE|DIR --out F.png [--slice N] [--window C,W | --preset bone|soft|lung|brain|file] [--overlay boxes,gradcam] [--detector M.onnx] [--classifier M.onnx]';
 
@@ -19,9 +23,7 @@ export async function render(ctx: CommandContext): Promise<void> {
   const target = required(ctx.positionals[0], 'FILE or DIR', renderUsage);
   const out = ctx.options.out;
   if (typeof out !== 'string' || !out) throw new UsageError(`--out F.png is required\nusage: ${renderUsage}`);
-  if (ctx.options.overlay !== undefined || ctx.options.detector !== undefined || ctx.options.classifier !== undefined) {
-    throw new UsageError('--overlay/--detector/--classifier need the inference module, which is not built yet (see the issues); render without them', 2);
-  }
+  const overlay = parseOverlay(ctx);
   if (ctx.options.window !== undefined && ctx.options.preset !== undefined) throw new UsageError('give --window or --preset, not both');
   const slice = intOption('slice', ctx.options.slice as string | undefined, 0)!;
   const isDir = await stat(target).then((s) => s.isDirectory(), () => false);
@@ -36,11 +38,45 @@ export async function render(ctx: CommandContext): Promise<void> {
   }
   const win = chooseWindow(ctx, image);
   const stored = await loadStored(image, frame);
-  const png = await encodePng(renderSlice(modalityValues(stored, image.info), stored, image.info, win));
+  const values = modalityValues(stored, image.info);
+  const rendered = renderSlice(values, stored, image.info, win);
+  let png: Buffer;
+  let found: SliceFindings | undefined;
+  if (overlay) {
+    if (rendered.channels !== 1) throw new UsageError(`${image.path}: --overlay needs a grey (monochrome) image`, 1);
+    const engine = await InferenceEngine.create({ ...modelPaths(ctx), gradcam: overlay.gradcam });
+    try {
+      for (const n of engine.notes) ctx.stderr(`note: ${n}`);
+      const slice = { gray: windowSlice(values, image.info, engine.window), rows: image.info.rows, columns: image.info.columns };
+      found = await engine.inferGray(slice, { file: image.path, frame, instance: image.info.instanceNumber });
+    } finally {
+      await engine.dispose();
+    }
+    if (overlay.gradcam && !found.heatmap) ctx.stderr('note: no Grad-CAM map (no classifier with a cam output, or no vertebra found for a crop classifier)');
+    png = await overlayPng(rendered.data, found, overlay);
+  } else {
+    png = await encodePng(rendered);
+  }
   await writeFileAtomic(out, png);
-  const summary = { file: image.path, frame, out, window: win, width: image.info.columns, height: image.info.rows };
+  const summary = {
+    file: image.path, frame, out, window: win, width: image.info.columns, height: image.info.rows,
+    ...(found ? { vertebrae: found.vertebrae.map((v) => ({ name: v.name, conf: v.conf, box: v.box, ...(v.fracture !== undefined ? { fracture: v.fracture } : {}) })), fracture: found.fracture } : {}),
+  };
   if (ctx.json) ctx.stdout(JSON.stringify(summary));
-  else ctx.stderr(`wrote ${out}: ${image.path}${image.info.frames > 1 ? ` frame ${frame}` : ''}, window ${win.center}/${win.width}`);
+  else ctx.stderr(`wrote ${out}: ${image.path}${image.info.frames > 1 ? ` frame ${frame}` : ''}, window ${win.center}/${win.width}${found ? `, ${found.vertebrae.length} vertebra box(es)${found.fracture !== null ? `, fracture probability ${found.fracture.toFixed(3)}` : ''}` : ''}`);
+}
+
+/** --overlay boxes,gradcam (either or both); --detector/--classifier alone imply the overlays they make. */
+function parseOverlay(ctx: CommandContext): { boxes: boolean; gradcam: boolean } | undefined {
+  const spec = ctx.options.overlay;
+  if (spec === undefined) {
+    if (ctx.options.detector !== undefined || ctx.options.classifier !== undefined) throw new UsageError('--detector/--classifier go with --overlay boxes,gradcam');
+    return undefined;
+  }
+  const parts = String(spec).split(',').map((p) => p.trim()).filter(Boolean);
+  const bad = parts.filter((p) => p !== 'boxes' && p !== 'gradcam');
+  if (!parts.length || bad.length) throw new UsageError(`--overlay takes boxes, gradcam or boxes,gradcam${bad.length ? `; got "${bad.join(',')}"` : ''}`);
+  return { boxes: parts.includes('boxes'), gradcam: parts.includes('gradcam') };
 }
 
 function chooseWindow(ctx: CommandContext, image: LoadedImage): Window {
