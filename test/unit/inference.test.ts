@@ -23,7 +23,7 @@ import { modelDetections, VAL_DEFAULTS } from '../../src/core/evaluation/detect'
 import { readDataYaml } from '../../src/core/evaluation/yoloData';
 import { classify } from '../../src/core/inference/classifier';
 import { detectImage } from '../../src/core/inference/detector';
-import { InferenceEngine } from '../../src/core/inference/engine';
+import { CancelledError, InferenceEngine, type SeriesProgress } from '../../src/core/inference/engine';
 import { classifierImages, classifierTensor, decodeGrayPng, detectorTensor, detectorTensorFromPng, type GraySlice } from '../../src/core/inference/input';
 import type { ClassifierSpec, DetectorSpec } from '../../src/core/inference/model';
 import { resizeLinear8 } from '../../src/core/inference/resize';
@@ -228,5 +228,26 @@ describe('inference engine against ultralytics, OpenCV, torchvision and the trai
       slices++;
     }
     assert.ok(slices >= 5);
+  });
+
+  test('a series runs in slice order with progress, and stops with CancelledError when cancelled', async () => {
+    const engine = await InferenceEngine.create({ detector: detectorPath, classifier: ref.gradcam.onnx }, cache);
+    const study = detectLines()[0].study;
+    const items = detectLines().filter((l) => l.study === study).slice(0, 12).map((l) => ({ path: l.dicom }));
+    const seen: SeriesProgress[] = [];
+    const files: string[] = [];
+    for await (const f of engine.inferSeries(items, { jobs: 2, onProgress: (p) => seen.push(p) })) files.push(f.file);
+    assert.deepEqual(files, items.map((i) => i.path));
+    assert.deepEqual(seen.map((p) => p.done), items.map((_, i) => i + 1));
+    assert.ok(seen.every((p) => p.total === items.length));
+    const stop = new AbortController();
+    let done = 0;
+    await assert.rejects(async () => {
+      for await (const f of engine.inferSeries(items, { jobs: 2, signal: stop.signal })) {
+        assert.ok(f.file);
+        if (++done === 3) stop.abort();
+      }
+    }, CancelledError);
+    assert.equal(done, 3);
   });
 });
