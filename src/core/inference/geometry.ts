@@ -58,11 +58,15 @@ export function unletterbox(lb: Letterbox, boxes: Float64Array): Float64Array {
   const gx = newW / lb.width;
   const px = pyRound((lb.inWidth - newW) / 2 - 0.1);
   const py = pyRound((lb.inHeight - newH) / 2 - 0.1);
+  // float32 steps, as torch does on the float32 box tensor (the Python scalars are cast to float32).
+  const f = Math.fround;
+  const fx = f(gx);
+  const fy = f(gy);
   for (let i = 0; i < boxes.length; i += 4) {
-    boxes[i] = clamp((boxes[i] - px) / gx, lb.width);
-    boxes[i + 1] = clamp((boxes[i + 1] - py) / gy, lb.height);
-    boxes[i + 2] = clamp((boxes[i + 2] - px) / gx, lb.width);
-    boxes[i + 3] = clamp((boxes[i + 3] - py) / gy, lb.height);
+    boxes[i] = clamp(f(f(boxes[i] - px) / fx), lb.width);
+    boxes[i + 1] = clamp(f(f(boxes[i + 1] - py) / fy), lb.height);
+    boxes[i + 2] = clamp(f(f(boxes[i + 2] - px) / fx), lb.width);
+    boxes[i + 3] = clamp(f(f(boxes[i + 3] - py) / fy), lb.height);
   }
   return boxes;
 }

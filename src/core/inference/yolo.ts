@@ -105,6 +105,10 @@ export function decodeYolo(data: Float32Array, nc: number, n: number, o: NmsOpti
   const order = anchor.map((_, i) => i).sort((p, q) => score[q] - score[p] || p - q);
   const k = order.slice(0, Math.min(order.length, o.maxNms ?? 30000));
   const m = k.length;
+  // xyxy in float32 (ultralytics xywh2xyxy); the class-offset copy (boxes + class × max_wh, float32) only
+  // decides suppression — the kept boxes are returned without it, as ultralytics returns x[i]. (Adding then
+  // subtracting 7680·c would round the coordinates to 1/512 px.)
+  const xy = new Float32Array(4 * m);
   const bx = new Float32Array(4 * m);
   const off = o.agnostic ? 0 : 7680;
   for (let i = 0; i < m; i++) {
@@ -113,18 +117,15 @@ export function decodeYolo(data: Float32Array, nc: number, n: number, o: NmsOpti
     const cy = data[n + a];
     const dw = f(data[2 * n + a] / 2);
     const dh = f(data[3 * n + a] / 2);
+    xy[4 * i] = f(cx - dw);
+    xy[4 * i + 1] = f(cy - dh);
+    xy[4 * i + 2] = f(cx + dw);
+    xy[4 * i + 3] = f(cy + dh);
     const c = f(klass[k[i]] * off);
-    bx[4 * i] = f(f(cx - dw) + c);
-    bx[4 * i + 1] = f(f(cy - dh) + c);
-    bx[4 * i + 2] = f(f(cx + dw) + c);
-    bx[4 * i + 3] = f(f(cy + dh) + c);
+    for (let j = 0; j < 4; j++) bx[4 * i + j] = f(xy[4 * i + j] + c);
   }
   const keep = nms(bx, m, o.iou, o.maxDet);
-  return keep.map((i) => {
-    const cls = klass[k[i]];
-    const c = f(cls * off);
-    return { cls, conf: score[k[i]], box: [f(bx[4 * i] - c), f(bx[4 * i + 1] - c), f(bx[4 * i + 2] - c), f(bx[4 * i + 3] - c)] };
-  });
+  return keep.map((i) => ({ cls: klass[k[i]], conf: score[k[i]], box: [xy[4 * i], xy[4 * i + 1], xy[4 * i + 2], xy[4 * i + 3]] }));
 }
 
 /** torchvision.ops.nms on boxes already in score order: greedy, suppress IoU > thr (float32 arithmetic). */
