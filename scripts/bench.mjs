@@ -40,3 +40,10 @@ execFileSync(process.execPath, ['--import', 'tsx', join(root, 'scripts/bench/ser
 
 // `prepare` throughput (RSNA layout → PNG sets) against a pydicom + OpenCV script (scripts/bench/prepare.ts).
 execFileSync(process.execPath, ['--import', 'tsx', join(root, 'scripts/bench/prepare.ts'), '--studies', '8', '--slices', '120', '--repeats', '3'], { cwd: root, stdio: 'inherit' });
+
+// Per-slice detection inference against onnxruntime-python and ultralytics (threads 1 and 2), and a 300-slice
+// study end to end (scripts/bench/inference.ts).
+execFileSync(process.execPath, ['--import', 'tsx', join(root, 'scripts/bench/inference.ts'), '--count', '64', '--repeats', '5'], { cwd: root, stdio: 'inherit' });
+
+// Detection mAP over 10,000 synthetic images, both protocols, against pycocotools and ultralytics (scripts/bench/map.ts).
+execFileSync(process.execPath, ['--import', 'tsx', join(root, 'scripts/bench/map.ts'), '--images', '10000', '--repeats', '3'], { cwd: root, stdio: 'inherit' });

@@ -17,16 +17,10 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { prepareRsna, type PrepareSummary } from '../../src/core/dataset/prepare/prepare';
 import { writeRsnaCsvs, writeSyntheticStudy, type SyntheticBoxRow } from '../../src/core/dataset/prepare/synthetic';
+import { ROOT, OUT, PYTHON, option } from './common';
 
-const ROOT = resolve(__dirname, '..', '..');
-const OUT = join(ROOT, 'test-output', 'bench');
-const PYTHON = join(ROOT, '.venv', 'bin', 'python');
 const run = promisify(execFile);
 
-function option(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback;
-}
 
 function hasTool(tool: string): boolean {
   try {

@@ -25,6 +25,7 @@ import { loadImage } from '../../src/core/dicom/load';
 import { modalityValues } from '../../src/core/dicom/lut';
 import { parseDicom } from '../../src/core/dicom/parse';
 import { finishSamples, frameBytes } from '../../src/core/dicom/pixels';
+import { ROOT, OUT, PYTHON, option, median, ms } from './common';
 
 /** The npm library our fast decoder replaced (a devDependency now), for the "library" column. */
 const jpegLosslessLibrary: FrameDecoder = {
@@ -35,24 +36,10 @@ const jpegLosslessLibrary: FrameDecoder = {
   },
 };
 
-const ROOT = resolve(__dirname, '..', '..');
 const FIXTURES = join(ROOT, 'test-output', 'fixtures');
-const OUT = join(ROOT, 'test-output', 'bench');
-const PYTHON = join(ROOT, '.venv', 'bin', 'python');
 
-function option(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback;
-}
 
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-}
 
-function ms(start: bigint): number {
-  return Number(process.hrtime.bigint() - start) / 1e6;
-}
 
 /** Parse + decode + modality LUT of one in-memory file with `decoder`: median ms of `repeats`. */
 async function sliceMs(bytes: Uint8Array, decoder: FrameDecoder, repeats: number): Promise<number> {

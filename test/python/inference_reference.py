@@ -26,7 +26,7 @@ os.environ.setdefault("YOLO_OFFLINE", "true")
 os.environ.setdefault("YOLO_AUTOINSTALL", "false")
 os.environ.setdefault("YOLO_CONFIG_DIR", tempfile.mkdtemp(prefix="yolo-config-"))
 
-import numpy as np  # noqa: E402
+import numpy as np
 
 
 def predict(job: dict[str, Any]) -> list[dict[str, Any]]:
@@ -55,29 +55,23 @@ def val(job: dict[str, Any]) -> dict[str, Any]:
 
 def gradcam(job: dict[str, Any]) -> dict[str, Any]:
     import torch
-    from PIL import Image
-    from pytorch_grad_cam import GradCAM
-    from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
-
     from dicom_ml_trainer.card import classifier_card, write_card
     from dicom_ml_trainer.data import transform
     from dicom_ml_trainer.export import export_classifier, gradcam_forward
     from dicom_ml_trainer.models import build
+    from PIL import Image
+    from pytorch_grad_cam import GradCAM
+    from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "trainer"))
+    from tests.helpers import (
+        warm,  # the trainer tests' warm-up: maps that are not all zero
+    )
 
     size = job["size"]
     torch.manual_seed(0)
     model = build("cnn")
-    opt = torch.optim.SGD(model.parameters(), lr=0.01)
-    model.train()
-    for _ in range(4):
-        x = torch.randn(4, 3, size, size)
-        y = torch.tensor([0, 1, 0, 1])
-        x[y == 1, :, size // 3 : size // 2, :] += 2.0
-        loss = torch.nn.functional.cross_entropy(model(x), y)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    model.eval()
+    warm(model, size)
     out_dir = Path(job["dir"])
     out_dir.mkdir(parents=True, exist_ok=True)
     onnx = export_classifier(model, size, out_dir / "cnn.onnx")

@@ -1,10 +1,12 @@
-"""Reading a run folder in tests."""
+"""Test helpers: reading a run folder, warming a classifier up."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 from typing import Any
+
+import torch
 
 
 def events(run: Path) -> list[dict[str, Any]]:
@@ -52,3 +54,20 @@ def check_schema(evts: list[dict[str, Any]], task: str) -> None:
         if e["event"] == "epoch":
             assert set(e["metrics"]) == METRICS[task]
             assert 1 <= e["epoch"] <= e["epochs"]
+
+
+def warm(model: torch.nn.Module, size: int) -> None:
+    """A few optimiser steps on a toy task so activations and gradients are not those of a fresh init
+    (whose Grad-CAM is often all zero after the ReLU)."""
+    torch.manual_seed(0)
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    model.train()
+    for _ in range(4):
+        x = torch.randn(4, 3, size, size)
+        y = torch.tensor([0, 1, 0, 1])
+        x[y == 1, :, size // 3 : size // 2, :] += 2.0
+        loss = torch.nn.functional.cross_entropy(model(x), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    model.eval()

@@ -18,24 +18,9 @@ from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 from dicom_ml_trainer.export import export_classifier, gradcam_forward
 from dicom_ml_trainer.models import build
 
+from .helpers import warm
+
 TARGET_R = {"cnn": 0.999, "resnet50": 0.999, "densenet121": 0.999}
-
-
-def _warm(model: torch.nn.Module, size: int) -> None:
-    """A few optimiser steps on a toy task so activations and gradients are not those of a fresh init
-    (whose Grad-CAM is often all zero after the ReLU)."""
-    torch.manual_seed(0)
-    opt = torch.optim.SGD(model.parameters(), lr=0.01)
-    model.train()
-    for _ in range(4):
-        x = torch.randn(4, 3, size, size)
-        y = torch.tensor([0, 1, 0, 1])
-        x[y == 1, :, size // 3 : size // 2, :] += 2.0
-        loss = torch.nn.functional.cross_entropy(model(x), y)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    model.eval()
 
 
 def _minmax(cam: np.ndarray) -> np.ndarray:
@@ -48,7 +33,7 @@ def test_cam_matches_pytorch_grad_cam(family: str, tmp_path: Path) -> None:
     size = 96
     torch.manual_seed(0)  # the initial weights, independent of what ran before in this process
     model = build(family)
-    _warm(model, size)
+    warm(model, size)
     path = export_classifier(model, size, tmp_path / "m.onnx")
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     x = torch.randn(3, 3, size, size, generator=torch.Generator().manual_seed(7))

@@ -60,43 +60,67 @@ export function resizeLinear8(src: Uint8Array, width: number, height: number, ch
   const xs = axis(width, dw);
   const ys = axis(height, dh);
   const rowLen = dw * channels;
-  // Horizontal pass per source row, computed once per row that is used.
-  const hrows = new Map<number, Int32Array>();
-  const hrow = (sy: number): Int32Array => {
-    let row = hrows.get(sy);
-    if (row) return row;
-    row = new Int32Array(rowLen);
-    const base = sy * width * channels;
-    for (let dx = 0; dx < dw; dx++) {
-      const sx = xs.ofs[dx];
-      const nx = sx + 1 < width ? sx + 1 : sx;
-      for (let c = 0; c < channels; c++) {
-        row[dx * channels + c] = src[base + sx * channels + c] * xs.a0[dx] + src[base + nx * channels + c] * xs.a1[dx];
-      }
-    }
-    hrows.set(sy, row);
-    return row;
-  };
-  const out = new Uint8Array(dh * rowLen);
   // OpenCV's vector loop covers x < rowLen rounded down to 16 bytes (v_uint8 on SSE), then 8 (v_uint16 lanes)
   // when at least 8 remain; the scalar FixedPtCast covers the rest.
   let simdEnd = rowLen - (rowLen % 16);
   if (rowLen - simdEnd >= 8) simdEnd += 8;
+  // Source rows only move down: two horizontal-pass buffers, recomputed when the row pair moves.
+  let r0 = new Int32Array(rowLen);
+  let r1 = new Int32Array(rowLen);
+  let have0 = -1;
+  let have1 = -1;
+  const out = new Uint8Array(dh * rowLen);
   for (let dy = 0; dy < dh; dy++) {
-    const sy = ys.ofs[dy];
-    const s0 = hrow(sy);
-    const s1 = hrow(sy + 1 < height ? sy + 1 : sy);
-    const b0 = ys.a0[dy];
-    const b1 = ys.a1[dy];
-    const o = dy * rowLen;
-    for (let x = 0; x < rowLen; x++) {
-      let v: number;
-      if (x < simdEnd) v = (((((s0[x] >> 4) * b0) >> 16) + (((s1[x] >> 4) * b1) >> 16) + 2) >> 2);
-      else v = (b0 * s0[x] + b1 * s1[x] + (1 << 21)) >> 22;
-      out[o + x] = v < 0 ? 0 : v > 255 ? 255 : v;
+    const sy0 = ys.ofs[dy];
+    const sy1 = sy0 + 1 < height ? sy0 + 1 : sy0;
+    if (have0 !== sy0) {
+      if (have1 === sy0) {
+        [r0, r1] = [r1, r0];
+        have0 = sy0;
+        have1 = -1;
+      } else {
+        hpass(src, sy0 * width * channels, width, channels, xs, r0);
+        have0 = sy0;
+      }
     }
+    if (have1 !== sy1) {
+      if (sy1 === sy0) r1.set(r0);
+      else hpass(src, sy1 * width * channels, width, channels, xs, r1);
+      have1 = sy1;
+    }
+    vpass(r0, r1, ys.a0[dy], ys.a1[dy], out, dy * rowLen, rowLen, simdEnd);
   }
   return out;
+}
+
+/** Horizontal pass of one source row (starting at `base`) into `row`: a0·src[sx] + a1·src[sx + 1] per channel. */
+function hpass(src: Uint8Array, base: number, width: number, channels: number, xs: { ofs: Int32Array; a0: Int32Array; a1: Int32Array }, row: Int32Array): void {
+  const n = xs.ofs.length;
+  if (channels === 1) {
+    for (let dx = 0; dx < n; dx++) {
+      const sx = xs.ofs[dx];
+      const nx = sx + 1 < width ? sx + 1 : sx;
+      row[dx] = src[base + sx] * xs.a0[dx] + src[base + nx] * xs.a1[dx];
+    }
+    return;
+  }
+  for (let dx = 0; dx < n; dx++) {
+    const sx = xs.ofs[dx];
+    const nx = sx + 1 < width ? sx + 1 : sx;
+    for (let c = 0; c < channels; c++) row[dx * channels + c] = src[base + sx * channels + c] * xs.a0[dx] + src[base + nx * channels + c] * xs.a1[dx];
+  }
+}
+
+/** Vertical pass: OpenCV's SIMD rounding for x < simdEnd, its scalar FixedPtCast after. */
+function vpass(s0: Int32Array, s1: Int32Array, b0: number, b1: number, out: Uint8Array, o: number, rowLen: number, simdEnd: number): void {
+  for (let x = 0; x < simdEnd; x++) {
+    const v = ((((s0[x] >> 4) * b0) >> 16) + (((s1[x] >> 4) * b1) >> 16) + 2) >> 2;
+    out[o + x] = v < 0 ? 0 : v > 255 ? 255 : v;
+  }
+  for (let x = simdEnd; x < rowLen; x++) {
+    const v = (b0 * s0[x] + b1 * s1[x] + (1 << 21)) >> 22;
+    out[o + x] = v < 0 ? 0 : v > 255 ? 255 : v;
+  }
 }
 
 /** 2×2 mean with rounding ((sum + 2) >> 2), OpenCV's fast INTER_AREA for an exact 2× downscale. */
