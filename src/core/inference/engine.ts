@@ -111,7 +111,7 @@ export class InferenceEngine {
 
   /** Notes worth a line to the user (CUDA fallback). */
   get notes(): string[] {
-    return [this.detector?.note, this.classifier?.note].filter((n): n is string => Boolean(n));
+    return [...new Set([this.detector?.note, this.classifier?.note].filter((n): n is string => Boolean(n)))];
   }
 
   /** The window slices are decoded with (the models' cards; both say 500/2000 for the defaults). */
@@ -134,7 +134,7 @@ export class InferenceEngine {
     if (!this.classifier) return out;
     const spec = this.classifier.spec as ClassifierSpec;
     const cs = classifierGray ?? s;
-    const crops = spec.kind === 'vertebra-crop' ? cropsFor(out.vertebrae.map((v) => toPixelBox(v.box))) : undefined;
+    const crops = spec.kind === 'vertebra-crop' ? cropsFor(out.vertebrae.map((v) => toPixelBox(v.box)), spec.crop) : undefined;
     const images = await classifierImages(cs, spec, crops);
     const [h, w] = spec.size;
     const results = await classify(this.classifier, classifierTensor(images, h, w, spec.normalization), images.length, this.gradcam);

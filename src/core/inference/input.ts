@@ -65,9 +65,9 @@ export function toPixelBox(box: readonly [number, number, number, number]): Pixe
   return { x0, y0, x1: Math.max(x0, Math.round(box[2]) - 1), y1: Math.max(y0, Math.round(box[3]) - 1) };
 }
 
-/** The crop squares (slice pixels, inclusive) the classifier sees for these vertebra boxes. */
-export function cropsFor(boxes: readonly PixelBox[]): PixelBox[] {
-  return boxes.map(cropSquare);
+/** The crop squares (slice pixels, inclusive) the classifier sees for these vertebra boxes (the card's crop rule). */
+export function cropsFor(boxes: readonly PixelBox[], rule?: { scale: number; padPx: number }): PixelBox[] {
+  return boxes.map((b) => cropSquare(b, rule));
 }
 
 /** Grey images (size×size each) of the classifier's input, cut and resized as prepare does. */

@@ -60,8 +60,12 @@ export class SessionCache {
     if (this.options.threads) base.intraOpNumThreads = this.options.threads;
     let note: string | undefined;
     if (this.options.cuda) {
+      // onnxruntime's environment logger (not the session's) reports a missing CUDA provider library as an error
+      // dump on stderr; the fallback is said in our one-line note instead. Only when CUDA is asked for.
+      ort.env.logLevel = 'fatal';
       try {
-        const session = await ort.InferenceSession.create(bytes, { ...base, executionProviders: ['cuda', 'cpu'] });
+        // logSeverityLevel 4 (fatal): a missing CUDA provider is our one-line note, not onnxruntime's error dump.
+        const session = await ort.InferenceSession.create(bytes, { ...base, executionProviders: ['cuda', 'cpu'], logSeverityLevel: 4 });
         return { spec, session, provider: 'cuda' };
       } catch (err) {
         note = `CUDA execution provider unavailable, running on CPU (${firstLine(err)})`;

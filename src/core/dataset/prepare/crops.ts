@@ -40,9 +40,12 @@ export const CROP_RULES = {
   negatives: 'per split: round(positives * negRatio) normal crops, level-matched (largest-remainder quota per vertebra, seeded; a short level is topped up from the others); from all studies or only healthy ones (negFrom); crops of a vertebra train.csv calls fractured while no fracture box of the study falls in it are left out (unlabelled)',
 } as const;
 
-/** The crop square of a vertebra box (inclusive pixels; may extend past the slice). */
-export function cropSquare(box: PixelBox): PixelBox {
-  const side = Math.round(CROP_SCALE * Math.max(box.x1 - box.x0 + 1, box.y1 - box.y0 + 1) + CROP_MARGIN_PX);
+/**
+ * The crop square of a vertebra box (inclusive pixels; may extend past the slice). `rule`: another scale and
+ * margin (a model card's `input.crop`); prepare's own by default.
+ */
+export function cropSquare(box: PixelBox, rule: { scale: number; padPx: number } = { scale: CROP_SCALE, padPx: CROP_MARGIN_PX }): PixelBox {
+  const side = Math.round(rule.scale * Math.max(box.x1 - box.x0 + 1, box.y1 - box.y0 + 1) + rule.padPx);
   // Centre in pixel-edge coordinates is (x0 + x1 + 1) / 2; the origin is rounded to a whole pixel (≤ ½ px off).
   const x0 = Math.floor((box.x0 + box.x1 + 1 - side) / 2 + 0.5);
   const y0 = Math.floor((box.y0 + box.y1 + 1 - side) / 2 + 0.5);
