@@ -51,6 +51,7 @@ test('an ultralytics export without a card is read from its metadata alone; a cl
   const { spec } = await loadModelSpec(join(dir, 'foreign.onnx'));
   assert.equal(spec.task, 'detect');
   assert.equal((spec as DetectorSpec).card, undefined);
+  assert.equal((spec as DetectorSpec).preparedSize, undefined, 'no card: the windowed slice is letterboxed as it is');
   assert.deepEqual(spec.names.length, 7);
   await copyFile(join(models, 'fracture-classifier.onnx'), join(dir, 'cls.onnx'));
   await assert.rejects(loadModelSpec(join(dir, 'cls.onnx')), /cls\.onnx: neither a model card nor ultralytics metadata/);

@@ -30,8 +30,12 @@ export interface DetectorInput {
   prepared: { width: number; height: number };
 }
 
-/** The prepared detection image of a slice (what prepare wrote as detect/images/…png), as grey bytes. */
-export async function preparedImage(s: GraySlice, longest: number): Promise<{ gray: Uint8Array; width: number; height: number }> {
+/**
+ * The prepared detection image of a slice (what prepare wrote as detect/images/…png), as grey bytes; the slice
+ * itself when `longest` is undefined (a model without a card).
+ */
+export async function preparedImage(s: GraySlice, longest: number | undefined): Promise<{ gray: Uint8Array; width: number; height: number }> {
+  if (longest === undefined) return { gray: s.gray, width: s.columns, height: s.rows };
   const size = preparedSize(s.rows, s.columns, longest);
   return { gray: await resizeGray8(s.gray, s.rows, s.columns, size.width, size.height), ...size };
 }

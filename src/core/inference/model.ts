@@ -52,8 +52,12 @@ export interface DetectorSpec {
   inputName: string;
   outputName: string;
   window: Window;
-  /** Longest side of the prepared image the letterbox starts from (prepare --imgsz, default 512). */
-  preparedSize: number;
+  /**
+   * Longest side of the prepared image the letterbox starts from: the card's `input.prepared.imgsz`, 512
+   * (prepare's default) for a card without it; undefined for a model without a card (the windowed slice
+   * itself, as ultralytics `predict` would see a PNG of it).
+   */
+  preparedSize?: number;
   pad: number;
   card?: ModelCard;
 }
@@ -140,7 +144,7 @@ function detectorSpec(path: string, meta: Record<string, string>, card?: ModelCa
     inputName: card?.input.name ?? 'images',
     outputName: 'output0',
     window: card?.input.window ?? { ...PRESETS.bone },
-    preparedSize: card?.input.prepared?.imgsz ?? DEFAULT_PREPARED_SIZE,
+    preparedSize: card ? (card.input.prepared?.imgsz ?? DEFAULT_PREPARED_SIZE) : undefined,
     pad: card?.input.letterboxPad ?? 114,
     card,
   };
