@@ -27,7 +27,8 @@ export default tseslint.config(
         paths: [{ name: 'vscode', message: 'webview/ is browser code: talk to the host through src/protocol.' },
           ...nodeBuiltins.map((name) => ({ name, message: 'webview/ is browser code: no node modules.' }))],
         // voi.ts is pure arithmetic with no imports: sharing it keeps the viewer's pixels equal to the CLI's.
-        patterns: [{ regex: '/src/(host|cli)/|/src/core/(?!dicom/voi$)', message: 'webview/ may import only src/protocol (types) and src/core/dicom/voi.' }],
+        // viewTransform.ts and reformat.ts are the viewer's coordinate owners (pure maths, no imports), unit-tested in Node.
+        patterns: [{ regex: '/src/(host|cli)/|/src/core/(?!dicom/voi$|viewer/viewTransform$|viewer/reformat$)', message: 'webview/ may import only src/protocol (types), src/core/dicom/voi and src/core/viewer/{viewTransform,reformat}.' }],
       }],
     },
   },

@@ -57,9 +57,129 @@ export interface ViewerSlice {
   transferSyntax: string;
 }
 
+/** One detected vertebra on a slice. */
+export interface ViewerBox {
+  /** Class name (C1…C7) and id. */
+  name: string;
+  cls: number;
+  /** Detector confidence 0…1. */
+  conf: number;
+  /** xyxy in slice pixels (pixel edges). */
+  box: [number, number, number, number];
+  /** Classifier probability of fracture for this vertebra. */
+  fracture?: number;
+}
+
+/** `viewer/getOverlay` result: what the models found on one slice. */
+export interface ViewerOverlay {
+  index: number;
+  rows: number;
+  columns: number;
+  boxes: ViewerBox[];
+  /** Slice fracture probability; null without a classifier or without vertebrae (crop classifier). */
+  fracture: number | null;
+  /** Grad-CAM of the fracture class on the slice grid: Uint8 rows×columns, 255 = this slice's maximum. */
+  heatmap?: ArrayBuffer;
+  /** The raw Grad-CAM maximum the 255 stands for. */
+  heatmapMax?: number;
+}
+
+/** The models the viewer runs, and whether it can. */
+export interface ViewerModels {
+  state: 'off' | 'untrusted' | 'loading' | 'ready' | 'error';
+  /** One readable line: why off/untrusted/error, or a note (CUDA fallback). */
+  message?: string;
+  detector?: string;
+  classifier?: string;
+  /** Detector class names (C1…C7 for the default). */
+  names: string[];
+  /** Whether the classifier gives Grad-CAM maps. */
+  gradcam: boolean;
+}
+
+/** Per-slice strip entry: fracture probability and the vertebrae present. */
+export interface ViewerStripEntry {
+  fracture: number | null;
+  vertebrae: number[];
+}
+
+/** The study summary: progress of the background pass, strip, fusion. */
+export interface ViewerStudy {
+  done: number;
+  total: number;
+  /** One entry per slice, null until that slice is inferred. */
+  strip: (ViewerStripEntry | null)[];
+  /** Per-vertebra fracture probability C1…C7 and patient probability, when every slice is done. */
+  vertebrae?: { name: string; probability: number; detected: boolean; peakIndex: number | null }[];
+  patient?: number;
+  /** How the fusion was made, in words. */
+  rule?: string;
+}
+
+/** Ground truth of one slice (RSNA layout or a prepared dataset's manifest). */
+export interface ViewerTruth {
+  /** slice_number of the file. */
+  sliceNumber: number;
+  /** Fracture boxes (train_bounding_boxes.csv), xyxy slice pixels. */
+  fractures: [number, number, number, number][];
+  /** Vertebrae on the slice: box and, from a segmentation, outline loops `[x0, y0, x1, y1, …]` (pixel edges). */
+  vertebrae: { name: string; label: number; box: [number, number, number, number]; outline?: number[][] }[];
+}
+
+/** Whether the series has ground truth, and what it is. */
+export interface ViewerTruthInfo {
+  available: boolean;
+  source?: 'rsna' | 'manifest';
+  study?: string;
+  /** train.csv: fracture flags C1…C7 and patient_overall. */
+  labels?: { C: number[]; patient: number };
+  /** Where vertebrae come from: a verified segmentation, a manifest, or none. */
+  vertebrae?: 'mask' | 'manifest' | 'none';
+  notes: string[];
+}
+
+/** One row of the DICOM tags panel. */
+export interface ViewerTag {
+  tag: string;
+  keyword: string;
+  name: string;
+  vr: string;
+  value: string;
+  depth: number;
+  private: boolean;
+  kind: 'element' | 'item';
+  /** Matched the search (rows shown only as the parents of matches have false). */
+  matched: boolean;
+}
+
+/** A sagittal or coronal reformat of the series. */
+export interface ViewerReformat {
+  kind: 'sagittal' | 'coronal';
+  /** The fixed column (sagittal) or row (coronal) of the axial slices. */
+  index: number;
+  planes: number;
+  width: number;
+  height: number;
+  /** Float32 modality values, height×width (row 0 superior for an axial stack). Exact ArrayBuffer. */
+  values: ArrayBuffer;
+  /** mm per pixel, horizontal and vertical (the vertical one from the slice spacing). */
+  spacing: [number, number];
+  /** Patient directions at the edges (null when the series has no orientation). */
+  labels: { top: string; bottom: string; left: string; right: string } | null;
+  /** Row v of the reformat for each axial slice index k (crosshair and vertebra labels). */
+  rowOfSlice: number[];
+  invert: boolean;
+  voiFunction: 'LINEAR' | 'LINEAR_EXACT' | 'SIGMOID';
+  notes: string[];
+}
+
 /** Requests the webview sends, with their params and results. */
 export interface ViewerMethods {
   'viewer/getSlice': { params: { index: number }; result: ViewerSlice };
+  'viewer/getOverlay': { params: { index: number }; result: ViewerOverlay };
+  'viewer/getTruth': { params: { index: number }; result: ViewerTruth | null };
+  'viewer/getTags': { params: { index: number; query: string }; result: { file: string; rows: ViewerTag[]; matches: number } };
+  'viewer/getReformat': { params: { kind: 'sagittal' | 'coronal'; index: number }; result: ViewerReformat };
 }
 
 /** Webview → host notifications. */
@@ -72,6 +192,12 @@ export interface HostToViewerNotifications {
   'viewer/init': ViewerInit;
   /** The opened file cannot be shown: one readable line. */
   'viewer/fatal': { message: string };
+  /** Model state (sent after init and whenever it changes). */
+  'viewer/models': ViewerModels;
+  /** Study summary progress (throttled while the background pass runs, and at its end). */
+  'viewer/study': ViewerStudy;
+  /** Ground truth found for the series (or not, with why). */
+  'viewer/truth': ViewerTruthInfo;
 }
 
 export type ViewerRequest = { [M in keyof ViewerMethods]: RpcRequest<M, ViewerMethods[M]['params']> }[keyof ViewerMethods];

@@ -218,6 +218,7 @@ test('the palette command "DICOM ML: Open in DICOM Viewer" opens a chosen file',
       await tab.waitFor({ timeout: 10_000 });
       break;
     } catch (err) {
+      await screenshot(wb.page, `07-palette-attempt-${attempt}`).catch(() => {});
       if (attempt >= 3) throw err;
     }
   }

@@ -1,16 +1,25 @@
 /**
- * The DICOM viewer webview: draws one slice at a time on a canvas with the VOI function the CLI renders
- * with (src/core/dicom/voi.ts), scrolls the series (wheel, arrows), switches presets, drags the window,
- * and shows the value under the cursor. Browser code only; talks to the host through src/protocol.
+ * The DICOM viewer webview: the slice on a canvas windowed with the CLI's VOI function (src/core/dicom/voi.ts),
+ * the model layers over it (overlays.ts), zoom and pan of all layers together, the series strip and the study
+ * summary (study.ts), cine, and keyboard access to everything. Browser code only; talks to the host through
+ * src/protocol.
  */
-import type { HostToViewer, ViewerInit, ViewerMethods, ViewerPreset, ViewerSlice, ViewerWindow } from '../../src/protocol/viewer';
+import type { HostToViewer, ViewerInit, ViewerMethods, ViewerModels, ViewerOverlay, ViewerPreset, ViewerSlice, ViewerStudy, ViewerTruthInfo, ViewerWindow } from '../../src/protocol/viewer';
 import { PRESETS, windowToGray8 } from '../../src/core/dicom/voi';
+import { canvasTransform, createView, pan as panBy, reset as resetState, zoomAt as zoomAbout, type View, type ViewState } from '../../src/core/viewer/viewTransform';
+import type { ColormapName } from './colormaps';
+import { OverlayLayers, type OverlayOptions } from './overlays';
 import { RpcClient } from './rpc';
+import { ReformatView } from './reformatView';
+import { StripView, SummaryView } from './study';
 
 interface SavedState {
   index?: number;
   window?: ViewerWindow;
   preset?: ViewerPreset | 'custom';
+  overlays?: OverlayOptions;
+  smooth?: boolean;
+  fps?: number;
 }
 
 const vscode = acquireVsCodeApi<SavedState>();
@@ -18,6 +27,7 @@ const rpc = new RpcClient<ViewerMethods>((m) => vscode.postMessage(m));
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const canvas = $<HTMLCanvasElement>('image');
 const stage = $<HTMLElement>('stage');
+const layers = $<HTMLElement>('layers');
 const ctx2d = canvas.getContext('2d', { willReadFrequently: true }) as CanvasRenderingContext2D;
 
 let init: ViewerInit | undefined;
@@ -30,7 +40,23 @@ let preset: ViewerPreset | 'custom' = saved.preset ?? 'bone';
 let win: ViewerWindow = saved.window ?? { ...PRESETS.bone };
 let inflight: AbortController | undefined;
 const cache = new Map<number, ViewerSlice>();
-const CACHE_SIZE = 24;
+const CACHE_SIZE = 48;
+
+// ---- view: fit, zoom and pan of the layer stack (image, heat map, boxes share one placement) ----
+// src/core/viewer/viewTransform.ts owns the maths (unit-tested); here its canvas transform places the wrapper.
+let viewState: ViewState = resetState();
+let smooth = saved.smooth ?? true;
+
+/** The current view (slice size, physical aspect, stage size), or undefined when nothing can be shown. */
+function currentView(): View | undefined {
+  if (!current || !stage.clientWidth || !stage.clientHeight) return undefined;
+  const [rowSpacing, colSpacing] = current.pixelSpacing ?? [1, 1];
+  try {
+    return createView({ width: current.columns, height: current.rows, spacingX: colSpacing, spacingY: rowSpacing }, { width: stage.clientWidth, height: stage.clientHeight });
+  } catch {
+    return undefined;
+  }
+}
 
 function setState(state: 'loading' | 'ready' | 'error'): void {
   document.body.dataset.state = state;
@@ -44,14 +70,50 @@ function showError(message: string): void {
   const box = $('error');
   box.textContent = message;
   box.hidden = false;
-  canvas.hidden = true;
+  layers.hidden = true;
   setState('error');
 }
 
 function save(): void {
-  vscode.setState({ index, window: win, preset });
+  vscode.setState({ index, window: win, preset, overlays: opts, smooth, fps });
 }
 
+/** CSS px per slice pixel (horizontal) at the current zoom, for label sizes. */
+let cssPerPixel = 1;
+
+/** Place the layer stack: top-left at the transform's offset, sized slice × scale. */
+function applyView(): void {
+  const view = currentView();
+  if (!view || !current) return;
+  const t = canvasTransform(view, viewState, { interpolation: smooth ? 'bilinear' : 'nearest' });
+  layers.style.left = `${t.offsetX}px`;
+  layers.style.top = `${t.offsetY}px`;
+  layers.style.width = `${current.columns * t.scaleX}px`;
+  layers.style.height = `${current.rows * t.scaleY}px`;
+  cssPerPixel = t.scaleX;
+  layers.classList.toggle('pixelated', !t.smoothing);
+  document.body.dataset.zoom = viewState.zoom.toFixed(3);
+  document.body.dataset.pan = `${Math.round(viewState.panX)},${Math.round(viewState.panY)}`;
+  renderOverlays();
+}
+new ResizeObserver(applyView).observe(stage);
+
+/** Zoom by `factor` keeping the stage point (clientX, clientY) — the centre by default — where it is. */
+function zoomAt(factor: number, clientX?: number, clientY?: number): void {
+  const view = currentView();
+  if (!view) return;
+  const r = stage.getBoundingClientRect();
+  viewState = zoomAbout(view, viewState, { x: (clientX ?? r.left + r.width / 2) - r.left, y: (clientY ?? r.top + r.height / 2) - r.top }, factor);
+  applyView();
+  save();
+}
+
+function resetView(): void {
+  viewState = resetState();
+  applyView();
+}
+
+// ---- slice drawing ----
 function updateLabels(): void {
   if (!init) return;
   const ref = init.slices[index];
@@ -60,6 +122,9 @@ function updateLabels(): void {
   document.body.dataset.slice = String(index);
   document.body.dataset.slices = String(init.slices.length);
   document.body.dataset.window = `${win.center},${win.width}`;
+  const slider = $<HTMLInputElement>('slider');
+  slider.max = String(init.slices.length - 1);
+  slider.value = String(index);
   for (const b of document.querySelectorAll<HTMLButtonElement>('button[data-preset]')) {
     b.setAttribute('aria-pressed', String(b.dataset.preset === preset));
     b.disabled = b.dataset.preset === 'file' ? !current?.fileWindow : false;
@@ -70,8 +135,13 @@ function updateLabels(): void {
     if (current.pixelSpacing) parts.push(`${current.pixelSpacing[1].toFixed(2)}×${current.pixelSpacing[0].toFixed(2)} mm`);
   }
   if (ref?.position !== undefined) parts.push(`z ${ref.position.toFixed(1)} mm`);
+  if (models?.state === 'ready' && overlay) {
+    const n = layersView.visibleBoxes(opts).length;
+    parts.push(`${n} vertebra box${n === 1 ? '' : 'es'}${overlay.fracture !== null ? `, slice fracture ${(100 * overlay.fracture).toFixed(0)}%` : ''}`);
+  }
   if (init.warnings.length) parts.push(`⚠ ${init.warnings.length} note(s): ${init.warnings[0]}`);
   $('status').textContent = parts.filter(Boolean).join(' · ');
+  strip.setCurrent(index);
 }
 
 /** Window the current slice into the canvas (grey, R=G=B). */
@@ -82,7 +152,7 @@ function draw(): void {
     canvas.width = columns;
     canvas.height = rows;
   }
-  fit();
+  applyView();
   const grey = windowToGray8(values, win, { fn: current.voiFunction, invert: current.invert });
   const image = ctx2d.createImageData(columns, rows);
   const rgba = image.data;
@@ -95,20 +165,8 @@ function draw(): void {
   }
   ctx2d.putImageData(image, 0, 0);
   updateLabels();
+  drawReformat();
 }
-
-/** Scale the canvas to fill the stage, keeping the physical aspect (Pixel Spacing may differ by axis). */
-function fit(): void {
-  if (!current) return;
-  const [rowSpacing, colSpacing] = current.pixelSpacing ?? [1, 1];
-  const w = current.columns * colSpacing;
-  const h = current.rows * rowSpacing;
-  const scale = Math.min(stage.clientWidth / w, stage.clientHeight / h);
-  if (!(scale > 0)) return;
-  canvas.style.width = `${Math.floor(w * scale)}px`;
-  canvas.style.height = `${Math.floor(h * scale)}px`;
-}
-new ResizeObserver(fit).observe(stage);
 
 function remember(slice: ViewerSlice): void {
   cache.set(slice.index, slice);
@@ -143,17 +201,23 @@ async function goTo(i: number): Promise<void> {
     save();
     setState('ready');
     $('error').hidden = true;
-    canvas.hidden = false;
+    layers.hidden = false;
     prefetch(target);
+    void loadOverlay(target);
+    void loadTruth(target);
+    if (plane !== 'axial') drawReformat();
+    if (!$('tags-panel').hidden) scheduleTags();
   } catch (err) {
     if ((err as Error).name === 'AbortError') return;
     showError((err as Error).message);
   }
 }
 
-/** Load the neighbours in the background so scrolling stays smooth. */
+/** Load the neighbours in the background so scrolling stays smooth (further ahead in the cine direction). */
 function prefetch(i: number): void {
-  for (const n of [i + 1, i - 1, i + 2]) {
+  const ahead = playing ? [1, 2, 3, 4, 5, 6] : [1, -1, 2, -2, 3];
+  for (const d of ahead) {
+    const n = i + d;
     if (init && n >= 0 && n < init.slices.length && !cache.has(n)) fetchSlice(n).catch(() => undefined);
   }
 }
@@ -170,7 +234,7 @@ function applyPreset(name: ViewerPreset): void {
   save();
 }
 
-/** Canvas pixel under a mouse event, or undefined outside the image. */
+/** Slice pixel under a mouse event, or undefined outside the image. */
 function pixelAt(e: MouseEvent): { x: number; y: number } | undefined {
   if (!current) return undefined;
   const r = canvas.getBoundingClientRect();
@@ -192,14 +256,30 @@ function readout(e: MouseEvent): void {
   out.textContent = `(${p.x}, ${p.y}) = ${shown}${current.units ? ` ${current.units}` : ''}${padding?.[i] ? ' (padding)' : ''}`;
 }
 
-// Drag with the left button to change the window: right/left = width, down/up = centre (radiology habit).
+// Left drag: window (right/left = width, down/up = centre, radiology habit). Middle drag, or Shift + left
+// drag: pan. Ctrl/⌘ + wheel (and trackpad pinch, which Chromium reports so): zoom at the cursor.
 let drag: { x: number; y: number; win: ViewerWindow } | undefined;
-canvas.addEventListener('mousedown', (e) => {
-  if (e.button === 0) drag = { x: e.clientX, y: e.clientY, win: { ...win } };
+let panDrag: { x: number; y: number; state: ViewState } | undefined;
+stage.addEventListener('mousedown', (e) => {
+  if (e.button === 1 || (e.button === 0 && e.shiftKey)) {
+    panDrag = { x: e.clientX, y: e.clientY, state: viewState };
+    e.preventDefault();
+  } else if (e.button === 0 && e.target !== stage) {
+    drag = { x: e.clientX, y: e.clientY, win: { ...win } };
+  }
 });
-window.addEventListener('mouseup', () => { drag = undefined; });
-canvas.addEventListener('mousemove', (e) => {
-  readout(e);
+window.addEventListener('mouseup', () => {
+  drag = undefined;
+  if (panDrag) save();
+  panDrag = undefined;
+});
+window.addEventListener('mousemove', (e) => {
+  if (panDrag) {
+    viewState = panBy(panDrag.state, e.clientX - panDrag.x, e.clientY - panDrag.y);
+    applyView();
+    return;
+  }
+  if (e.target === canvas || (e.target as Element | null)?.closest?.('#layers')) readout(e);
   if (!drag || !(e.buttons & 1)) return;
   const scale = Math.max(1, drag.win.width) / 200;
   win = { center: drag.win.center + (e.clientY - drag.y) * scale, width: Math.max(1, drag.win.width + (e.clientX - drag.x) * scale) };
@@ -211,15 +291,316 @@ canvas.addEventListener('mouseleave', () => { $('hu-readout').textContent = ''; 
 
 stage.addEventListener('wheel', (e) => {
   e.preventDefault();
+  if (e.ctrlKey || e.metaKey) {
+    zoomAt(Math.exp(-e.deltaY * 0.002), e.clientX, e.clientY);
+    return;
+  }
   if (e.deltaY !== 0) void goTo(index + Math.sign(e.deltaY));
 }, { passive: false });
 
+// ---- model overlays ----
+let models: ViewerModels | undefined;
+let overlay: ViewerOverlay | undefined;
+let study: ViewerStudy | undefined;
+const opts: OverlayOptions = { boxes: true, truth: true, heatmap: true, minConf: 0.25, opacity: 0.5, colormap: 'jet', ...saved.overlays };
+const layersView = new OverlayLayers($<HTMLCanvasElement>('heat'), document.getElementById('boxes') as unknown as SVGSVGElement);
+const strip = new StripView($<HTMLCanvasElement>('strip'), (i) => void goTo(i));
+const summary = new SummaryView($('summary'), (i) => void goTo(i));
+let overlayFor = -1;
+
+function renderOverlays(): void {
+  layersView.render(opts, 1 / cssPerPixel, current);
+  document.body.dataset.boxes = String(layersView.current && opts.boxes ? layersView.visibleBoxes(opts).length : 0);
+  document.body.dataset.heatmap = String(Boolean(layersView.current?.heatmap && opts.heatmap));
+  const t = layersView.currentTruth;
+  document.body.dataset.truth = t && opts.truth ? String(t.vertebrae.length + t.fractures.length) : '0';
+}
+
+async function loadOverlay(i: number): Promise<void> {
+  if (models?.state !== 'ready') return;
+  try {
+    const o = await rpc.request('viewer/getOverlay', { index: i }, { timeoutMs: 120_000 });
+    if (index !== i) return;
+    overlay = o;
+    overlayFor = i;
+    layersView.set(o);
+    document.body.dataset.overlay = String(i);
+    document.body.dataset.fracture = o.fracture === null ? '' : o.fracture.toFixed(4);
+    renderOverlays();
+    updateLabels();
+  } catch (err) {
+    $('models-status').textContent = `Overlay of slice ${i + 1}: ${(err as Error).message}`;
+  }
+}
+
+function clearOverlay(): void {
+  overlay = undefined;
+  overlayFor = -1;
+  layersView.set(undefined);
+  delete document.body.dataset.overlay;
+  renderOverlays();
+}
+
+function setModels(m: ViewerModels): void {
+  models = m;
+  document.body.dataset.models = m.state;
+  const label = { off: 'Models off', untrusted: 'Models off (untrusted workspace)', loading: 'Loading models…', ready: 'Models', error: 'Model error' }[m.state];
+  $('models-status').textContent = [label, m.detector, m.classifier].filter(Boolean).join(' · ') + (m.message ? ` — ${m.message}` : '');
+  $('models-status').title = m.message ?? '';
+  for (const id of ['toggle-boxes', 'toggle-heatmap', 'conf', 'opacity', 'colormap']) ($(id) as HTMLInputElement).disabled = m.state !== 'ready';
+  if (m.state === 'ready') {
+    if (overlayFor !== index) void loadOverlay(index);
+  } else {
+    clearOverlay();
+    study = undefined;
+    strip.set(undefined);
+    summary.set(undefined, []);
+  }
+  syncControls();
+}
+
+function syncControls(): void {
+  $('toggle-boxes').setAttribute('aria-pressed', String(opts.boxes));
+  $('toggle-heatmap').setAttribute('aria-pressed', String(opts.heatmap));
+  $('toggle-truth').setAttribute('aria-pressed', String(opts.truth));
+  $('toggle-smooth').setAttribute('aria-pressed', String(smooth));
+  ($('conf') as HTMLInputElement).value = String(opts.minConf);
+  ($('opacity') as HTMLInputElement).value = String(opts.opacity);
+  ($('colormap') as HTMLSelectElement).value = opts.colormap;
+  $('conf-label').textContent = `≥ ${Math.round(100 * opts.minConf)}%`;
+}
+
+function toggle(key: 'boxes' | 'heatmap' | 'truth'): void {
+  opts[key] = !opts[key];
+  syncControls();
+  renderOverlays();
+  updateLabels();
+  save();
+}
+
+$('toggle-boxes').addEventListener('click', () => toggle('boxes'));
+$('toggle-heatmap').addEventListener('click', () => toggle('heatmap'));
+$('toggle-truth').addEventListener('click', () => toggle('truth'));
+$('conf').addEventListener('input', (e) => {
+  opts.minConf = Number((e.target as HTMLInputElement).value);
+  syncControls();
+  renderOverlays();
+  updateLabels();
+  save();
+});
+$('opacity').addEventListener('input', (e) => {
+  opts.opacity = Number((e.target as HTMLInputElement).value);
+  renderOverlays();
+  save();
+});
+$('colormap').addEventListener('change', (e) => {
+  opts.colormap = (e.target as HTMLSelectElement).value as ColormapName;
+  renderOverlays();
+  save();
+});
+$('toggle-smooth').addEventListener('click', () => {
+  smooth = !smooth;
+  syncControls();
+  applyView();
+  save();
+});
+$('fit').addEventListener('click', resetView);
+$('zoom-in').addEventListener('click', () => zoomAt(1.25));
+$('zoom-out').addEventListener('click', () => zoomAt(0.8));
+$('slider').addEventListener('input', (e) => void goTo(Number((e.target as HTMLInputElement).value)));
+
+// ---- cine ----
+let playing = false;
+let fps = saved.fps ?? 15;
+let lastFrame = 0;
+function tick(t: number): void {
+  if (!playing || !init) return;
+  if (t - lastFrame >= 1000 / fps) {
+    lastFrame = t;
+    void goTo(index + 1 >= init.slices.length ? 0 : index + 1);
+  }
+  requestAnimationFrame(tick);
+}
+function setPlaying(on: boolean): void {
+  playing = on;
+  $('play').setAttribute('aria-pressed', String(on));
+  $('play').textContent = on ? '❚❚' : '▶';
+  document.body.dataset.playing = String(on);
+  if (on) requestAnimationFrame(tick);
+}
+$('play').addEventListener('click', () => setPlaying(!playing));
+($('fps') as HTMLInputElement).value = String(fps);
+$('fps').addEventListener('change', (e) => {
+  const v = Number((e.target as HTMLInputElement).value);
+  fps = Number.isFinite(v) ? Math.max(1, Math.min(60, Math.round(v))) : 15;
+  ($('fps') as HTMLInputElement).value = String(fps);
+  save();
+});
+
+// ---- ground truth ----
+let truthInfo: ViewerTruthInfo | undefined;
+function setTruthInfo(t: ViewerTruthInfo): void {
+  truthInfo = t;
+  document.body.dataset.truthSource = t.available ? (t.source ?? '') : 'none';
+  ($('toggle-truth') as HTMLButtonElement).disabled = !t.available;
+  const info = $('truth-info');
+  if (!t.available) {
+    info.textContent = t.notes.length ? `No ground truth: ${t.notes.join('; ')}` : '';
+    return;
+  }
+  const labels = t.labels ? ` · train.csv: ${t.labels.C.map((v, i) => (v ? `C${i + 1}` : '')).filter(Boolean).join(', ') || 'no fracture'}${t.labels.patient ? ' (patient positive)' : ''}` : '';
+  info.textContent = `Ground truth (${t.source === 'rsna' ? 'RSNA layout' : 'prepared manifest'}; vertebrae ${t.vertebrae === 'mask' ? 'from the segmentation' : t.vertebrae === 'manifest' ? 'from the manifest' : 'not available'})${labels}${t.notes.length ? ` — ${t.notes.join('; ')}` : ''}`;
+  void loadTruth(index);
+}
+
+async function loadTruth(i: number): Promise<void> {
+  if (!truthInfo?.available) return;
+  try {
+    const t = await rpc.request('viewer/getTruth', { index: i });
+    if (index !== i) return;
+    layersView.setTruth(t);
+    renderOverlays();
+  } catch (err) {
+    $('truth-info').textContent = `Ground truth of slice ${i + 1}: ${(err as Error).message}`;
+  }
+}
+
+// ---- planes: axial, or a sagittal / coronal reformat linked to the axial slice ----
+type Plane = 'axial' | 'sagittal' | 'coronal';
+let plane: Plane = 'axial';
+const reformatView = new ReformatView(stage, $('reformat-layers'), $<HTMLCanvasElement>('reformat'), document.getElementById('reformat-marks') as unknown as SVGSVGElement);
+let reformatRequest = 0;
+
+/** The reformat plane through the vertebrae on screen: the centre of their boxes (else the slice centre). */
+function planeIndex(kind: 'sagittal' | 'coronal'): number {
+  const boxes = overlay?.boxes ?? [];
+  if (boxes.length) {
+    const centres = boxes.map((b) => (kind === 'sagittal' ? (b.box[0] + b.box[2]) / 2 : (b.box[1] + b.box[3]) / 2));
+    return Math.floor(centres.reduce((a, c) => a + c, 0) / centres.length);
+  }
+  return Math.floor(((kind === 'sagittal' ? current?.columns : current?.rows) ?? 2) / 2);
+}
+
+async function setPlane(p: Plane): Promise<void> {
+  plane = p;
+  document.body.dataset.plane = p;
+  for (const b of document.querySelectorAll<HTMLButtonElement>('button[data-plane]')) b.setAttribute('aria-pressed', String(b.dataset.plane === p));
+  layers.hidden = p !== 'axial';
+  $('reformat-layers').hidden = p === 'axial';
+  if (p === 'axial') {
+    applyView();
+    return;
+  }
+  const mine = ++reformatRequest;
+  document.body.dataset.reformat = 'loading';
+  $('status').textContent = `Building the ${p} reformat (decoding the series)…`;
+  try {
+    const r = await rpc.request('viewer/getReformat', { kind: p, index: planeIndex(p) }, { timeoutMs: 300_000 });
+    if (mine !== reformatRequest || plane !== p) return;
+    reformatView.set(r);
+    document.body.dataset.reformat = `${r.kind}:${r.index}`;
+    drawReformat();
+    updateLabels();
+  } catch (err) {
+    if (mine === reformatRequest) {
+      document.body.dataset.reformat = 'error';
+      $('status').textContent = `${p} reformat: ${(err as Error).message}`;
+    }
+  }
+}
+
+function drawReformat(): void {
+  if (plane === 'axial' || !reformatView.current) return;
+  reformatView.draw(win, index, study, models?.names ?? [], smooth);
+}
+new ResizeObserver(() => drawReformat()).observe(stage);
+for (const b of document.querySelectorAll<HTMLButtonElement>('button[data-plane]')) b.addEventListener('click', () => void setPlane(b.dataset.plane as Plane));
+$('reformat').addEventListener('click', (e) => {
+  const k = reformatView.sliceAt(e);
+  if (k !== undefined) void goTo(k);
+});
+
+// ---- DICOM tags panel ----
+let tagTimer: ReturnType<typeof setTimeout> | undefined;
+function showTab(which: 'study' | 'tags'): void {
+  $('study-panel').hidden = which !== 'study';
+  $('tags-panel').hidden = which !== 'tags';
+  for (const [id, on] of [['tab-study', which === 'study'], ['tab-tags', which === 'tags']] as const) {
+    $(id).setAttribute('aria-selected', String(on));
+    $(id).setAttribute('aria-pressed', String(on));
+  }
+  if (which === 'tags') {
+    scheduleTags(0);
+    $('tag-search').focus();
+  }
+}
+function scheduleTags(delay = 150): void {
+  clearTimeout(tagTimer);
+  tagTimer = setTimeout(() => void loadTags(), delay);
+}
+async function loadTags(): Promise<void> {
+  const i = index;
+  const query = ($('tag-search') as HTMLInputElement).value;
+  try {
+    const r = await rpc.request('viewer/getTags', { index: i, query });
+    if (i !== index || query !== ($('tag-search') as HTMLInputElement).value) return;
+    $('tag-count').textContent = query ? `${r.matches} match${r.matches === 1 ? '' : 'es'} in ${r.file}` : `${r.rows.length} elements in ${r.file}`;
+    const list = $('tag-list');
+    list.replaceChildren(...r.rows.map((t) => {
+      const row = document.createElement('div');
+      row.className = `tag-row${t.matched ? '' : ' dim'}${t.private ? ' private' : ''}`;
+      row.setAttribute('role', 'row');
+      row.dataset.tag = t.tag;
+      const tag = document.createElement('span');
+      tag.className = 't';
+      tag.textContent = t.tag;
+      tag.style.paddingLeft = `${t.depth}ch`;
+      const vr = document.createElement('span');
+      vr.textContent = t.vr;
+      const v = document.createElement('span');
+      v.className = 'v';
+      v.textContent = `${t.name}${t.value ? `: ${t.value}` : ''}`;
+      row.title = `${t.keyword || t.name} ${t.tag} ${t.vr}`;
+      row.append(tag, vr, v);
+      return row;
+    }));
+    document.body.dataset.tags = String(r.rows.length);
+  } catch (err) {
+    $('tag-count').textContent = (err as Error).message;
+  }
+}
+$('tab-study').addEventListener('click', () => showTab('study'));
+$('tab-tags').addEventListener('click', () => showTab('tags'));
+$('tag-search').addEventListener('input', () => scheduleTags());
+
+// ---- keyboard ----
+const help = $('shortcuts');
+$('help').addEventListener('click', () => { help.hidden = !help.hidden; });
 window.addEventListener('keydown', (e) => {
   if (!init) return;
+  const t = e.target as HTMLElement;
+  if (t instanceof HTMLInputElement && t.type !== 'range') return; // typing in the fps box or the tag search
   const step: Record<string, number> = { ArrowDown: 1, ArrowRight: 1, ArrowUp: -1, ArrowLeft: -1, PageDown: 10, PageUp: -10 };
+  const presets: Record<string, ViewerPreset> = { 1: 'bone', 2: 'soft', 3: 'lung', 4: 'brain', 5: 'file' };
+  if (t instanceof HTMLInputElement && t.type === 'range' && e.key in step) return; // the slider moves itself
   if (e.key in step) void goTo(index + step[e.key]);
   else if (e.key === 'Home') void goTo(0);
   else if (e.key === 'End') void goTo(init.slices.length - 1);
+  else if (e.key === '+' || e.key === '=') zoomAt(1.25);
+  else if (e.key === '-') zoomAt(0.8);
+  else if (e.key === '0') resetView();
+  else if (e.key === ' ') setPlaying(!playing);
+  else if (e.key === 'b') toggle('boxes');
+  else if (e.key === 'h') toggle('heatmap');
+  else if (e.key === 't') { if (truthInfo?.available) toggle('truth'); }
+  else if (e.key === 'a') void setPlane('axial');
+  else if (e.key === 's') void setPlane('sagittal');
+  else if (e.key === 'c') void setPlane('coronal');
+  else if (e.key === 'g') showTab($('tags-panel').hidden ? 'tags' : 'study');
+  else if (e.key === 'i') $('toggle-smooth').click();
+  else if (e.key in presets) applyPreset(presets[e.key]);
+  else if (e.key === '?') help.hidden = !help.hidden;
+  else if (e.key === 'Escape') help.hidden = true;
   else return;
   e.preventDefault();
 });
@@ -239,8 +620,19 @@ window.addEventListener('message', (event: MessageEvent<HostToViewer>) => {
     cache.clear();
     const start = saved.index !== undefined && saved.index < init.slices.length ? saved.index : init.initialIndex;
     void goTo(start);
+  } else if (message.method === 'viewer/models') {
+    setModels(message.params);
+  } else if (message.method === 'viewer/study') {
+    study = message.params;
+    strip.set(study);
+    summary.set(study, models?.names ?? []);
+    document.body.dataset.analysed = `${study.done}/${study.total}`;
+    if (plane !== 'axial') drawReformat();
+  } else if (message.method === 'viewer/truth') {
+    setTruthInfo(message.params);
   }
 });
 
+syncControls();
 stage.focus();
 vscode.postMessage({ kind: 'rpc/notify', method: 'viewer/ready', params: {} });

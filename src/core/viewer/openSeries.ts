@@ -2,11 +2,14 @@
 import { basename } from 'node:path';
 import type { ViewerInit } from '../../protocol/viewer';
 import { seriesOf } from '../dicom/series';
+import type { SliceGeometry } from './reformat';
 import type { SliceEntry } from './seriesSource';
 
 /** Slices to serve plus the `viewer/init` message describing them. */
 export interface OpenedSeries {
   entries: SliceEntry[];
+  /** Per entry: the header geometry reformats are built from (reformat.ts SliceGeometry). */
+  geometry: SliceGeometry[];
   init: ViewerInit;
 }
 
@@ -17,7 +20,11 @@ export interface OpenedSeries {
  */
 export async function openSeriesFor(path: string): Promise<OpenedSeries> {
   const { series, index, skipped } = await seriesOf(path);
-  let entries: SliceEntry[] = series.slices.map((s) => ({ path: s.path, frame: s.frame, position: s.position }));
+  let entries: (SliceEntry & { geometry: SliceGeometry })[] = series.slices.map((s) => {
+    const info = series.entries[s.fileIndex].info;
+    const geometry = { imagePositionPatient: info.imagePositionPatient, imageOrientationPatient: info.imageOrientationPatient, pixelSpacing: info.pixelSpacing, rows: info.rows, columns: info.columns };
+    return { path: s.path, frame: s.frame, position: s.position, geometry };
+  });
   let initialIndex = Math.max(0, index);
   // series.ts orders along the slice normal (for axial LPS: feet → head). Radiology viewers page axial
   // stacks head → feet, so an axial series is shown in reverse (the opened file stays the first shown).
@@ -32,7 +39,8 @@ export async function openSeriesFor(path: string): Promise<OpenedSeries> {
     warnings.push(`${skipped.length} other file(s) in the folder skipped: ${skipped.slice(0, 3).map((s) => `${basename(s.path)} (${s.reason})`).join('; ')}${skipped.length > 3 ? '; …' : ''}`);
   }
   return {
-    entries,
+    entries: entries.map(({ path: p, frame, position }) => ({ path: p, frame, position })),
+    geometry: entries.map((e) => e.geometry),
     init: {
       title: basename(path),
       slices: entries.map((e) => ({ name: basename(e.path), frame: e.frame, position: e.position })),

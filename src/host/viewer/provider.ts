@@ -3,12 +3,9 @@
  * file's series. Logic lives in core (SeriesSource, series.ts); this file only wires VS Code to it.
  */
 import * as vscode from 'vscode';
-import { formatUserError } from '../../core/dicom/errors';
 import { DecodePool } from '../../core/dicom/decodePool';
-import { loadImage } from '../../core/dicom/load';
-import { openSeriesFor } from '../../core/viewer/openSeries';
-import { SeriesSource } from '../../core/viewer/seriesSource';
-import type { HostToViewer, ViewerToHost } from '../../protocol/viewer';
+import { ViewerModelsService } from './models';
+import { ViewerSession } from './session';
 import { escapeHtml, webviewHtml, webviewOptions } from '../webviewHtml';
 
 export const VIEW_TYPE = 'dicomMl.viewer';
@@ -22,25 +19,88 @@ class DicomDocument implements vscode.CustomDocument {
 const BODY = `
 <header class="toolbar" role="toolbar" aria-label="Viewer tools">
   <span class="group" aria-label="Window presets">
-    <button type="button" data-preset="bone" title="Bone 500/2000 (paper)">Bone</button>
-    <button type="button" data-preset="soft" title="Soft tissue 40/400">Soft</button>
-    <button type="button" data-preset="lung" title="Lung −600/1500">Lung</button>
-    <button type="button" data-preset="brain" title="Brain 40/80">Brain</button>
-    <button type="button" data-preset="file" title="The file's own window">File</button>
+    <button type="button" data-preset="bone" title="Bone 500/2000 (paper) — 1">Bone</button>
+    <button type="button" data-preset="soft" title="Soft tissue 40/400 — 2">Soft</button>
+    <button type="button" data-preset="lung" title="Lung −600/1500 — 3">Lung</button>
+    <button type="button" data-preset="brain" title="Brain 40/80 — 4">Brain</button>
+    <button type="button" data-preset="file" title="The file's own window — 5">File</button>
+  </span>
+  <span class="group" aria-label="Model overlays">
+    <button type="button" id="toggle-boxes" aria-pressed="true" title="Vertebra boxes — B">Boxes</button>
+    <button type="button" id="toggle-truth" aria-pressed="true" title="Ground truth: fracture boxes and vertebra outlines, dashed — T" disabled>Truth</button>
+    <label class="inline" title="Minimum detector confidence">Conf <input type="range" id="conf" min="0.25" max="1" step="0.05" aria-label="Minimum box confidence"><span id="conf-label" class="label"></span></label>
+    <button type="button" id="toggle-heatmap" aria-pressed="true" title="Grad-CAM heat map — H">Heat map</button>
+    <label class="inline" title="Heat map opacity">Opacity <input type="range" id="opacity" min="0" max="1" step="0.05" aria-label="Heat map opacity"></label>
+    <select id="colormap" aria-label="Heat map colours" title="Heat map colours"><option value="jet">Jet</option><option value="inferno">Inferno</option><option value="hot">Hot</option></select>
+  </span>
+  <span class="group" aria-label="Plane">
+    <button type="button" id="view-axial" data-plane="axial" aria-pressed="true" title="Axial slices — A">Axial</button>
+    <button type="button" id="view-sagittal" data-plane="sagittal" aria-pressed="false" title="Sagittal reformat with C1–C7 labels — S">Sagittal</button>
+    <button type="button" id="view-coronal" data-plane="coronal" aria-pressed="false" title="Coronal reformat — C">Coronal</button>
+  </span>
+  <span class="group" aria-label="View">
+    <button type="button" id="zoom-out" title="Zoom out — −">−</button>
+    <button type="button" id="fit" title="Fit and reset the view — 0">Fit</button>
+    <button type="button" id="zoom-in" title="Zoom in — +">+</button>
+    <button type="button" id="toggle-smooth" aria-pressed="true" title="Smooth (bilinear) magnification; off = nearest neighbour — I">Smooth</button>
+    <button type="button" id="play" aria-pressed="false" title="Cine — Space">▶</button>
+    <label class="inline" title="Cine frames per second">fps <input type="number" id="fps" min="1" max="60" step="1" aria-label="Cine frames per second"></label>
+    <button type="button" id="help" title="Keyboard shortcuts — ?">?</button>
   </span>
   <span id="window-label" class="label"></span>
   <span id="slice-label" class="label"></span>
   <span id="hu-readout" class="label" aria-live="polite"></span>
 </header>
-<main id="stage" tabindex="0">
-  <canvas id="image" aria-label="DICOM slice"></canvas>
-  <div id="error" role="alert" hidden></div>
-</main>
+<div id="workspace">
+  <main id="stage" tabindex="0">
+    <div id="layers">
+      <canvas id="image" aria-label="DICOM slice"></canvas>
+      <canvas id="heat" aria-hidden="true" hidden></canvas>
+      <svg id="boxes" aria-label="Vertebra boxes" preserveAspectRatio="none"></svg>
+    </div>
+    <div id="reformat-layers" hidden>
+      <canvas id="reformat" aria-label="Reformat"></canvas>
+      <svg id="reformat-marks" aria-label="Crosshair and vertebra labels"></svg>
+    </div>
+    <div id="error" role="alert" hidden></div>
+    <div id="shortcuts" role="dialog" aria-label="Keyboard shortcuts" hidden>
+      <h2>Keyboard</h2>
+      <dl>
+        <dt>↑ ↓ ← → / wheel</dt><dd>previous / next slice</dd><dt>PgUp PgDn, Home End</dt><dd>10 slices, first / last</dd>
+        <dt>Ctrl/⌘ + wheel, + −</dt><dd>zoom at the cursor</dd><dt>0</dt><dd>fit and reset</dd>
+        <dt>Shift + drag, middle drag</dt><dd>pan</dd><dt>drag</dt><dd>window (width ↔, centre ↕)</dd>
+        <dt>1 – 5</dt><dd>bone, soft, lung, brain, file window</dd><dt>B, H, T</dt><dd>boxes, heat map, ground truth</dd>
+        <dt>A, S, C</dt><dd>axial, sagittal, coronal</dd><dt>G</dt><dd>DICOM tags panel</dd>
+        <dt>I</dt><dd>smooth / nearest magnification</dd><dt>Space</dt><dd>cine play / pause</dd><dt>?  Esc</dt><dd>this list</dd>
+      </dl>
+    </div>
+  </main>
+  <aside id="side" aria-label="Study">
+    <div class="tabs" role="tablist">
+      <button type="button" role="tab" id="tab-study" aria-selected="true" aria-pressed="true">Study</button>
+      <button type="button" role="tab" id="tab-tags" aria-selected="false" aria-pressed="false" title="DICOM tags — G">Tags</button>
+    </div>
+    <div id="study-panel" role="tabpanel">
+      <div id="models-status" class="models-status"></div>
+      <section id="summary" aria-label="Study summary"></section>
+      <section id="truth-info" class="truth-info" aria-label="Ground truth"></section>
+    </div>
+    <div id="tags-panel" role="tabpanel" hidden>
+      <input type="search" id="tag-search" placeholder="Search tags, names, values" aria-label="Search DICOM tags">
+      <div id="tag-count" class="tag-count"></div>
+      <div id="tag-list" class="tag-list" role="table" aria-label="DICOM tags"></div>
+    </div>
+  </aside>
+</div>
+<nav id="navigator" aria-label="Series">
+  <input type="range" id="slider" min="0" max="0" step="1" value="0" aria-label="Slice">
+  <canvas id="strip" aria-label="Fracture probability and vertebrae per slice"></canvas>
+</nav>
 <footer id="status" class="status"></footer>`;
 
 /** Provides the `dicomMl.viewer` custom editor. */
 export class DicomViewerProvider implements vscode.CustomReadonlyEditorProvider<DicomDocument> {
-  constructor(private readonly extensionUri: vscode.Uri, private readonly pool: DecodePool) {}
+  constructor(private readonly extensionUri: vscode.Uri, private readonly pool: DecodePool, private readonly models: ViewerModelsService) {}
 
   /**
    * Register the provider with one decode pool for all viewers (slices decode off the extension host's
@@ -48,8 +108,10 @@ export class DicomViewerProvider implements vscode.CustomReadonlyEditorProvider<
    */
   static register(context: vscode.ExtensionContext): vscode.Disposable[] {
     const pool = new DecodePool({ size: 2 });
+    const models = new ViewerModelsService();
     return [
-      vscode.window.registerCustomEditorProvider(VIEW_TYPE, new DicomViewerProvider(context.extensionUri, pool), {
+      models,
+      vscode.window.registerCustomEditorProvider(VIEW_TYPE, new DicomViewerProvider(context.extensionUri, pool, models), {
         supportsMultipleEditorsPerDocument: true,
         webviewOptions: { retainContextWhenHidden: false },
       }),
@@ -66,44 +128,17 @@ export class DicomViewerProvider implements vscode.CustomReadonlyEditorProvider<
     webview.options = webviewOptions(this.extensionUri);
     const name = document.uri.path.split('/').pop() ?? 'DICOM';
     webview.html = webviewHtml(webview, this.extensionUri, 'viewer', escapeHtml(name), BODY);
-    const disposables: vscode.Disposable[] = [];
-    const post = (message: HostToViewer) => void webview.postMessage(message);
-    let source: SeriesSource | undefined;
-    const cancelled = new Set<number>();
-
-    const init = async () => {
-      if (document.uri.scheme !== 'file') {
-        post({ kind: 'rpc/notify', method: 'viewer/fatal', params: { message: `${document.uri.toString()}: only files on disk can be opened (scheme "${document.uri.scheme}")` } });
-        return;
-      }
-      const path = document.uri.fsPath;
-      try {
-        await loadImage(path); // the opened file itself must be readable; its neighbours may be skipped
-      } catch (err) {
-        post({ kind: 'rpc/notify', method: 'viewer/fatal', params: { message: formatUserError(err, path) } });
-        return;
-      }
-      const opened = await openSeriesFor(path);
-      source = new SeriesSource(opened.entries, { pool: this.pool });
-      post({ kind: 'rpc/notify', method: 'viewer/init', params: opened.init });
-    };
-
-    disposables.push(webview.onDidReceiveMessage(async (message: ViewerToHost) => {
-      if (message.kind === 'rpc/notify' && message.method === 'viewer/ready') {
-        await init().catch((err: unknown) => post({ kind: 'rpc/notify', method: 'viewer/fatal', params: { message: formatUserError(err, document.uri.fsPath) } }));
-      } else if (message.kind === 'rpc/cancel') {
-        cancelled.add(message.id);
-      } else if (message.kind === 'rpc/request' && message.method === 'viewer/getSlice') {
-        const { id } = message;
-        try {
-          if (!source) throw new Error('the viewer is not initialised yet');
-          const result = await source.getSlice(message.params.index);
-          if (!cancelled.delete(id)) post({ kind: 'rpc/response', id, result });
-        } catch (err) {
-          if (!cancelled.delete(id)) post({ kind: 'rpc/response', id, error: formatUserError(err) });
-        }
-      }
-    }));
-    panel.onDidDispose(() => disposables.forEach((d) => d.dispose()), undefined, disposables);
+    const session = new ViewerSession(document.uri, this.extensionUri, this.pool, this.models, (m) => void webview.postMessage(m));
+    const disposables: vscode.Disposable[] = [
+      webview.onDidReceiveMessage((m: unknown) => session.receive(m)),
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        if (['dicomMl.viewer.overlays', 'dicomMl.models', 'dicomMl.inference'].some((k) => e.affectsConfiguration(k, document.uri))) session.restartModels();
+      }),
+      vscode.workspace.onDidGrantWorkspaceTrust(() => session.restartModels()),
+    ];
+    panel.onDidDispose(() => {
+      session.dispose();
+      disposables.forEach((d) => d.dispose());
+    });
   }
 }

@@ -24,6 +24,7 @@ import {
   type CropCandidate, type DetectOutcome, type ManifestBox, type ManifestLine, type PixelBox, type StudyMarker,
 } from './output';
 import type { StudyPlan } from './plan';
+import type { RsnaStudy } from './rsna';
 import { fitSize, type PngSpec, type SliceSource } from './slices';
 import { sampleIndices, seededRandom } from './split';
 
@@ -58,15 +59,19 @@ export class StudyFailure extends Error {
   override readonly name = 'StudyFailure';
 }
 
-interface Candidate {
+/** A mapping under verification: its alignment statistic, and the same with the mask's slice axis reversed (a diagnosis). */
+export interface BoneCandidate {
   mapping: MaskMapping;
+  bone: { labelled: number; onBone: number };
+  flipped: MaskMapping;
+  flippedBone: { labelled: number; onBone: number };
+}
+
+interface Candidate extends BoneCandidate {
   /** Boxes of labels 1–7 per slice index (slice_number order), those under --min-box dropped. */
   boxes: LabelBox[][];
   /** Every box of `boxes` as a vertebra crop. */
   crops: CropItem[];
-  bone: { labelled: number; onBone: number };
-  flipped: MaskMapping;
-  flippedBone: { labelled: number; onBone: number };
 }
 
 interface DetectPlan {
@@ -84,9 +89,11 @@ interface DetectPlan {
 
 const pct = (b: { labelled: number; onBone: number }) => (b.labelled ? `${Math.round((100 * b.onBone) / b.labelled)}%` : 'n/a');
 
-/** Map the mask onto the slices; an unusable mask gives `outcome.status = 'skipped'` with the reason. */
-async function planDetection(plan: StudyPlan, settings: StudySettings): Promise<DetectPlan | DetectOutcome> {
-  const study = plan.study;
+/**
+ * Geometry of a study's slices (slice_number order) from a header scan of its folder. Throws StudyFailure
+ * naming up to three slices that cannot be read, or a slice the scan did not find.
+ */
+export async function studyGeometry(study: RsnaStudy): Promise<SliceGeometry[]> {
   const scan = await scanSeries(study.dir, { concurrency: 8 });
   const byPath = new Map(scan.series.flatMap((s) => s.entries).map((e) => [e.path, e.info]));
   const bad = scan.skipped.filter((k) => study.slices.some((s) => s.path === k.path));
@@ -94,22 +101,43 @@ async function planDetection(plan: StudyPlan, settings: StudySettings): Promise<
     const number = (path: string) => study.slices.find((s) => s.path === path)?.number;
     throw new StudyFailure(bad.slice(0, 3).map((b) => `slice ${number(b.path)}: ${b.reason}`).join('; ') + (bad.length > 3 ? ` (and ${bad.length - 3} more)` : ''));
   }
-  const geometry: SliceGeometry[] = study.slices.map((s) => {
+  return study.slices.map((s) => {
     const info = byPath.get(s.path);
     if (!info) throw new StudyFailure(`slice ${s.number}: not found by the header scan`);
     return { number: s.number, rows: info.rows, columns: info.columns, imagePositionPatient: info.imagePositionPatient, imageOrientationPatient: info.imageOrientationPatient, pixelSpacing: info.pixelSpacing };
   });
+}
+
+/** The mappings of a segmentation worth verifying: the affine (when it agrees with the DICOM) and the z-rule (unless it picks the same voxels). */
+export interface SegmentationMappings {
+  volume: LabelVolume;
+  /** One or two, the affine first; the caller verifies each from the data (labelled pixels on bone). */
+  mappings: MaskMapping[];
+  /** Whether the affine and the z-rule pick the same voxels (undefined when either is missing). */
+  affineMatchesRule?: boolean;
+  notes: string[];
+  rows: number;
+  columns: number;
+}
+
+/**
+ * Read a segmentation and map it onto the slices (`geometry` in slice_number order): the NIfTI affine
+ * cross-checked against the DICOM geometry, and the z-rule fallback (maskMap.ts). Returns the reason (and
+ * notes) instead when the file is unreadable or no method applies.
+ */
+export async function mapSegmentation(segmentation: string, geometry: readonly SliceGeometry[]): Promise<SegmentationMappings | { reason: string; notes?: string[] }> {
   let volume: LabelVolume;
   let nifti: NiftiVolume;
   try {
-    nifti = await readNifti(study.segmentation as string);
+    nifti = await readNifti(segmentation);
     volume = labelVolume(nifti);
   } catch (err) {
-    return { status: 'skipped', reason: `segmentation unreadable: ${formatUserError(err)}` };
+    return { reason: `segmentation unreadable: ${formatUserError(err)}` };
   }
   const affine = affineMapping(nifti, geometry);
   const rule = zRuleMapping(nifti, geometry);
   const notes = [...affine.notes.map((n) => `affine: ${n}`), ...rule.notes.map((n) => `z-rule: ${n}`)];
+  if (geometry.length === 0) return { reason: 'no slices', notes };
   const { rows, columns } = geometry[0];
   const mappings: MaskMapping[] = [];
   let affineMatchesRule: boolean | undefined;
@@ -119,7 +147,17 @@ async function planDetection(plan: StudyPlan, settings: StudySettings): Promise<
     affineMatchesRule = affine.mapping ? sameMapping(affine.mapping, rule.mapping, rows, columns) : undefined;
     if (!affineMatchesRule) mappings.push(rule.mapping);
   } else notes.push(`z-rule not applicable: ${rule.why}`);
-  if (mappings.length === 0) return { status: 'skipped', reason: `no usable mapping (affine: ${affine.why}; z-rule: ${rule.why})`, notes };
+  if (mappings.length === 0) return { reason: `no usable mapping (affine: ${affine.why}; z-rule: ${rule.why})`, notes };
+  return { volume, mappings, affineMatchesRule, notes, rows, columns };
+}
+
+/** Map the mask onto the slices; an unusable mask gives `outcome.status = 'skipped'` with the reason. */
+async function planDetection(plan: StudyPlan, settings: StudySettings): Promise<DetectPlan | DetectOutcome> {
+  const study = plan.study;
+  const geometry = await studyGeometry(study);
+  const mapped = await mapSegmentation(study.segmentation as string, geometry);
+  if ('reason' in mapped) return { status: 'skipped', reason: mapped.reason, ...(mapped.notes ? { notes: mapped.notes } : {}) };
+  const { volume, mappings, affineMatchesRule, notes, rows, columns } = mapped;
   const labels = new Uint8Array(rows * columns);
   // --min-box: a slice grazing an end plate gives a sliver box (ARCHITECTURE "Default detector on CPU").
   // Such a box leaves the labels and the crops; a slice left with none is not a detection image, nor a
@@ -154,14 +192,33 @@ async function planDetection(plan: StudyPlan, settings: StudySettings): Promise<
   return { volume, candidates, slices, background, positiveCrops, rows, columns, outcome: { status: 'written', affineMatchesRule, notes } };
 }
 
-/** Choose the first mapping whose labelled pixels sit on bone; else the reason to skip detection. */
-function verdict(det: DetectPlan, settings: StudySettings): Candidate | string {
-  for (const c of det.candidates) {
+/**
+ * Add slice `k`'s alignment statistic to every candidate, under its mapping and under the flipped one. `values`:
+ * the slice's modality values (HU), rows×columns, row-major. The statistic needs no full resolution: every
+ * step-th row and column (~128² samples).
+ */
+export function tallyBone(candidates: readonly BoneCandidate[], volume: LabelVolume, k: number, values: ArrayLike<number>, rows: number, columns: number, boneHU: number): void {
+  const step = Math.max(1, Math.floor(Math.min(rows, columns) / 128));
+  for (const c of candidates) {
+    for (const [map, into] of [[c.mapping, c.bone], [c.flipped, c.flippedBone]] as const) {
+      const b = boneCount(volume, map.slices[k], values, rows, columns, boneHU, step);
+      into.labelled += b.labelled;
+      into.onBone += b.onBone;
+    }
+  }
+}
+
+/**
+ * Choose the first mapping whose labelled pixels sit on bone (≥ `minBoneFraction` above `boneHU`, tallied by
+ * {@link tallyBone}); else the reason to skip detection.
+ */
+export function alignmentVerdict<C extends BoneCandidate>(candidates: readonly C[], settings: { boneHU: number; minBoneFraction: number }): C | string {
+  for (const c of candidates) {
     if (c.bone.labelled > 0 && c.bone.onBone / c.bone.labelled >= settings.minBoneFraction) return c;
   }
-  if (det.candidates.every((c) => c.bone.labelled === 0)) return 'no labelled pixels (labels 1–7) on any slice';
-  const tried = det.candidates.map((c) => `${c.mapping.method} ${pct(c.bone)}`).join(', ');
-  const flip = det.candidates.map((c) => ({ c, f: c.flippedBone.labelled ? c.flippedBone.onBone / c.flippedBone.labelled : 0 })).sort((a, b) => b.f - a.f)[0];
+  if (candidates.every((c) => c.bone.labelled === 0)) return 'no labelled pixels (labels 1–7) on any slice';
+  const tried = candidates.map((c) => `${c.mapping.method} ${pct(c.bone)}`).join(', ');
+  const flip = candidates.map((c) => ({ c, f: c.flippedBone.labelled ? c.flippedBone.onBone / c.flippedBone.labelled : 0 })).sort((a, b) => b.f - a.f)[0];
   const inverted = flip.f >= settings.minBoneFraction ? `; with the mask's slice axis reversed ${pct(flip.c.flippedBone)} (labels look inverted in z)` : '';
   return `alignment check failed: labelled pixels on bone (> ${settings.boneHU} HU) ${tried}, need ${Math.round(settings.minBoneFraction * 100)}%${inverted}`;
 }
@@ -231,15 +288,7 @@ export async function processStudy(plan: StudyPlan, settings: StudySettings, run
         detectPng.set(k, { png: decoded.png[0], ...size, rows: info.rows, columns: info.columns });
         const gray = decoded.gray as Uint8Array;
         await Promise.all([...(crops ?? [])].map(async ([key, crop]) => { cropPng.set(key, await encodeCrop(gray, info.rows, info.columns, crop, settings.cropImgsz, settings.pngLevel)); }));
-        // The alignment statistic needs no full resolution: every step-th row and column (~128² samples).
-        const step = Math.max(1, Math.floor(Math.min(info.rows, info.columns) / 128));
-        for (const c of det.candidates) {
-          for (const [map, into] of [[c.mapping, c.bone], [c.flipped, c.flippedBone]] as const) {
-            const b = boneCount(det.volume, map.slices[k], values, info.rows, info.columns, settings.boneHU, step);
-            into.labelled += b.labelled;
-            into.onBone += b.onBone;
-          }
-        }
+        tallyBone(det.candidates, det.volume, k, values, info.rows, info.columns, settings.boneHU);
       }
       if (forClassify) classifyPng.set(k, decoded.png[png.length - 1]);
       runtime.onSlice(study.uid, ++done, wanted.length);
@@ -266,7 +315,7 @@ export async function processStudy(plan: StudyPlan, settings: StudySettings, run
       lines.push({ image, set: 'classify', split: plan.split, study: study.uid, slice: slice.number, dicom: slice.path, width: settings.clsImgsz, height: settings.clsImgsz, label, ...(label === 'fracture' ? { fractures: study.fractures.get(slice.number) } : {}) });
     }
     if (det) {
-      const chosen = verdict(det, settings);
+      const chosen = alignmentVerdict(det.candidates, settings);
       if (typeof chosen === 'string') detect = { ...detect, status: 'skipped', reason: chosen };
       else {
         detect = { ...detect, method: chosen.mapping.method, boneFraction: chosen.bone.onBone / chosen.bone.labelled };

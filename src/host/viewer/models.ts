@@ -1,0 +1,87 @@
+/**
+ * Which models the DICOM viewer runs (settings `dicomMl.viewer.overlays`, `dicomMl.models.detector|classifier`,
+ * `dicomMl.inference.threads|cuda`), and the engines for them: one session cache for every viewer, one engine
+ * per model pair. Models never run in an untrusted workspace (Workspace Trust): the viewer says so instead.
+ */
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { DEFAULT_CLASSIFIER, DEFAULT_DETECTOR } from '../../core/inference/defaults';
+import { InferenceEngine } from '../../core/inference/engine';
+import { SessionCache } from '../../core/inference/session';
+import type { ViewerModels } from '../../protocol/viewer';
+
+/** The model paths and runtime settings for a document. */
+export interface ModelChoice {
+  enabled: boolean;
+  detector?: string;
+  classifier?: string;
+  threads: number;
+  cuda: boolean;
+}
+
+function expand(p: string, folder: vscode.WorkspaceFolder | undefined): string {
+  let out = p.replace(/\$\{workspaceFolder\}/g, folder?.uri.fsPath ?? '');
+  if (out === '~' || out.startsWith('~/')) out = path.join(os.homedir(), out.slice(1));
+  return folder && !path.isAbsolute(out) ? path.join(folder.uri.fsPath, out) : out;
+}
+
+/** Read the settings for `uri` (empty model paths = the models shipped in the extension's models/). */
+export function modelChoice(uri: vscode.Uri, extensionUri: vscode.Uri): ModelChoice {
+  const c = vscode.workspace.getConfiguration('dicomMl', uri);
+  const folder = vscode.workspace.getWorkspaceFolder(uri);
+  const pick = (key: string, file: string) => {
+    const v = (c.get<string>(key) ?? '').trim();
+    if (v === 'none') return undefined;
+    return v ? expand(v, folder) : vscode.Uri.joinPath(extensionUri, 'models', file).fsPath;
+  };
+  return {
+    enabled: c.get<boolean>('viewer.overlays', true),
+    detector: pick('models.detector', DEFAULT_DETECTOR),
+    classifier: pick('models.classifier', DEFAULT_CLASSIFIER),
+    threads: Math.max(0, Math.floor(c.get<number>('inference.threads', 0))),
+    cuda: c.get<boolean>('inference.cuda', false),
+  };
+}
+
+/** Engines shared by the viewers of this window. */
+export class ViewerModelsService implements vscode.Disposable {
+  private caches = new Map<string, SessionCache>();
+  private engines = new Map<string, Promise<InferenceEngine>>();
+
+  /** An engine for `choice` (loaded once); rejects with one readable line naming the model. */
+  engine(choice: ModelChoice): Promise<InferenceEngine> {
+    const key = JSON.stringify([choice.detector, choice.classifier, choice.threads, choice.cuda]);
+    let e = this.engines.get(key);
+    if (!e) {
+      const cacheKey = JSON.stringify([choice.threads, choice.cuda]);
+      let cache = this.caches.get(cacheKey);
+      if (!cache) {
+        cache = new SessionCache({ threads: choice.threads || undefined, cuda: choice.cuda });
+        this.caches.set(cacheKey, cache);
+      }
+      e = InferenceEngine.create({ detector: choice.detector, classifier: choice.classifier }, cache);
+      e.catch(() => this.engines.delete(key));
+      this.engines.set(key, e);
+    }
+    return e;
+  }
+
+  /** What the viewer should say before anything loads. */
+  static gate(choice: ModelChoice): ViewerModels | undefined {
+    const base = { names: [], gradcam: false };
+    if (!vscode.workspace.isTrusted) {
+      return { ...base, state: 'untrusted', message: 'Models do not run in an untrusted workspace: trust this folder to see vertebra boxes, Grad-CAM and fracture probabilities.' };
+    }
+    if (!choice.enabled) return { ...base, state: 'off', message: 'Model overlays are off (setting dicomMl.viewer.overlays).' };
+    if (!choice.detector && !choice.classifier) return { ...base, state: 'off', message: 'No model chosen (dicomMl.models.detector / classifier are "none").' };
+    return undefined;
+  }
+
+  dispose(): void {
+    const caches = [...this.caches.values()];
+    this.caches.clear();
+    this.engines.clear();
+    for (const c of caches) void c.dispose();
+  }
+}

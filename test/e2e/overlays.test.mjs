@@ -1,0 +1,151 @@
+// E2E: the DICOM viewer as an ML viewer (issue 8) in the real VS Code workbench (code-server + Chromium), on a
+// sample study from `dicom-ml sample` with the default models: vertebra boxes drawn where the models put them
+// (the same engine as `dicom-ml render --overlay … --json`, compared number for number), the Grad-CAM layer,
+// the study strip and summary (a vertebra click lands on its most suspicious slice), zoom at the cursor, pan,
+// fit, cine, the shortcuts list. Screenshots in test-output/e2e/3x-*.png.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { OUT_DIR, cli, closeAllEditors, quickOpen, screenshot, startWorkbench, viewerFrame, waitForDataset, waitForState } from './harness.mjs';
+import { ensureCodeServer } from '../../scripts/code-server.mjs';
+
+const TEST = { timeout: 120_000 };
+const WS = path.join(OUT_DIR, 'overlays-workspace');
+let wb;
+let frame;
+let study; // { uid, dir, files (sorted by slice number) }
+let opened; // the file opened first (a mid-neck slice)
+
+before(async () => {
+  await ensureCodeServer({ log: (m) => console.error(`[code-server] ${m}`) });
+  fs.rmSync(WS, { recursive: true, force: true });
+  const rsna = path.join(WS, 'rsna');
+  await cli('sample', '--out', rsna, '--studies', '1', '--slices', '48-48', '--seed', '5', '--fracture-rate', '1', '--segmentation-rate', '1');
+  const images = path.join(rsna, 'train_images');
+  const uid = fs.readdirSync(images)[0];
+  const dir = path.join(images, uid);
+  const files = fs.readdirSync(dir).filter((f) => f.endsWith('.dcm')).sort((a, b) => parseInt(a, 10) - parseInt(b, 10));
+  study = { uid, dir, files };
+  wb = await startWorkbench({ workspace: WS });
+}, { timeout: 300_000 });
+
+after(async () => {
+  await wb?.close();
+});
+
+/** Boxes as the webview drew them (SVG rects in slice pixels). */
+async function drawnBoxes() {
+  return frame.evaluate(() => [...document.querySelectorAll('#boxes g.box')].map((g) => {
+    const r = g.querySelector('rect');
+    const x = Number(r.getAttribute('x'));
+    const y = Number(r.getAttribute('y'));
+    return { name: g.dataset.name, conf: Number(g.dataset.conf), box: [x, y, x + Number(r.getAttribute('width')), y + Number(r.getAttribute('height'))] };
+  }));
+}
+
+test('the viewer runs the default models: boxes drawn where `dicom-ml render --overlay` puts them, Grad-CAM on, fracture probability shown', TEST, async () => {
+  // A slice in the middle of the neck: vertebrae on it.
+  opened = study.files[Math.floor(study.files.length / 2)];
+  await quickOpen(wb.page, `rsna/train_images/${study.uid}/${opened}`);
+  frame = await viewerFrame(wb.page);
+  let ds = await waitForState(frame, ['ready', 'error']);
+  assert.equal(ds.state, 'ready');
+  ds = await waitForDataset(frame, (d) => d.models === 'ready' || d.models === 'error', 'models ready', { timeout: 60_000 });
+  assert.equal(ds.models, 'ready', await frame.locator('#models-status').innerText());
+  ds = await waitForDataset(frame, (d) => d.overlay === d.slice, 'the overlay of the slice on screen', { timeout: 60_000 });
+  const expected = JSON.parse(await cli('render', path.join(study.dir, opened), '--overlay', 'boxes,gradcam', '--out', path.join(OUT_DIR, 'overlay-reference.png'), '--json'));
+  const drawn = await drawnBoxes();
+  assert.ok(expected.vertebrae.length >= 1, 'the CLI finds a vertebra on a mid-neck slice');
+  assert.equal(drawn.length, expected.vertebrae.length, 'one drawn box per detection (conf ≥ 0.25)');
+  drawn.forEach((d, i) => {
+    const e = expected.vertebrae[i];
+    assert.equal(d.name, e.name);
+    assert.ok(Math.abs(d.conf - e.conf) < 1e-3, `${d.name}: conf ${d.conf} vs ${e.conf}`);
+    d.box.forEach((v, k) => assert.ok(Math.abs(v - e.box[k]) < 1e-3, `${d.name}: box corner ${k} ${v} vs ${e.box[k]}`));
+  });
+  assert.ok(Math.abs(Number(ds.fracture) - expected.fracture) < 1e-3, `slice fracture probability ${ds.fracture} vs the CLI's ${expected.fracture}`);
+  assert.equal(ds.heatmap, 'true', 'the Grad-CAM layer is on');
+  const coloured = await frame.evaluate(() => {
+    const c = document.querySelector('canvas#heat');
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    let n = 0;
+    for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++;
+    return n;
+  });
+  assert.ok(coloured > 100, `the heat map covers ${coloured} pixels`);
+  const status = await frame.locator('#status').innerText();
+  assert.match(status, /vertebra box/);
+  await screenshot(wb.page, '30-overlays');
+  // Toggles: B hides the boxes, H the heat map; the image canvas is untouched (still pure grey).
+  await frame.locator('#stage').focus();
+  await wb.page.keyboard.press('b');
+  await waitForDataset(frame, (d) => d.boxes === '0', 'boxes hidden by B');
+  await wb.page.keyboard.press('h');
+  await waitForDataset(frame, (d) => d.heatmap === 'false', 'heat map hidden by H');
+  await wb.page.keyboard.press('b');
+  await wb.page.keyboard.press('h');
+  await waitForDataset(frame, (d) => d.boxes === String(expected.vertebrae.length) && d.heatmap === 'true', 'both back');
+});
+
+test('the study strip and summary fill in; clicking a vertebra goes to its most suspicious slice', TEST, async () => {
+  const n = study.files.length;
+  await waitForDataset(frame, (d) => d.analysed === `${n}/${n}`, `all ${n} slices analysed`, { timeout: 90_000 });
+  const buttons = frame.locator('#summary button.vertebra');
+  await buttons.first().waitFor({ timeout: 10_000 });
+  assert.equal(await buttons.count(), 7, 'C1…C7');
+  const rows = await buttons.evaluateAll((bs) => bs.map((b) => ({ name: b.dataset.vertebra, p: Number(b.dataset.probability), peak: b.dataset.peak === undefined ? null : Number(b.dataset.peak) })));
+  const best = rows.filter((r) => r.peak !== null).sort((a, b) => b.p - a.p)[0];
+  assert.ok(best, 'a detected vertebra');
+  await screenshot(wb.page, '31-summary');
+  await frame.locator(`#summary button[data-vertebra="${best.name}"]`).click();
+  const ds = await waitForDataset(frame, (d) => Number(d.slice) === best.peak && d.overlay === d.slice, `slice ${best.peak} after clicking ${best.name}`, { timeout: 30_000 });
+  const boxes = await drawnBoxes();
+  assert.ok(boxes.some((b) => b.name === best.name), `${best.name} is boxed on its peak slice ${ds.slice}`);
+  await screenshot(wb.page, '32-peak-slice');
+});
+
+test('zoom at the cursor, pan, fit; cine plays and stops; the shortcuts list opens', TEST, async () => {
+  await frame.locator('#stage').focus();
+  const before = await frame.locator('canvas#image').boundingBox();
+  await wb.page.keyboard.press('+');
+  let ds = await waitForDataset(frame, (d) => Number(d.zoom) > 1.2, 'zoom after +');
+  const zoomed = await frame.locator('canvas#image').boundingBox();
+  assert.ok(zoomed.width > before.width * 1.2, `the image grew (${before.width} → ${zoomed.width})`);
+  // Ctrl + wheel zooms about the cursor: the slice pixel under it stays under it.
+  const stage = await frame.locator('#stage').boundingBox();
+  const at = { x: stage.x + stage.width * 0.3, y: stage.y + stage.height * 0.4 };
+  const pixelUnder = async () => {
+    const b = await frame.locator('canvas#image').boundingBox();
+    return [(at.x - b.x) / b.width, (at.y - b.y) / b.height];
+  };
+  const p0 = await pixelUnder();
+  await wb.page.mouse.move(at.x, at.y);
+  await wb.page.keyboard.down('Control');
+  await wb.page.mouse.wheel(0, -200);
+  await wb.page.keyboard.up('Control');
+  ds = await waitForDataset(frame, (d) => Number(d.zoom) > Number(ds.zoom) + 0.1, 'zoom after Ctrl + wheel');
+  const p1 = await pixelUnder();
+  assert.ok(Math.abs(p0[0] - p1[0]) < 0.01 && Math.abs(p0[1] - p1[1]) < 0.01, `the point under the cursor stays (${p0} → ${p1})`);
+  // Shift + drag pans.
+  await wb.page.keyboard.down('Shift');
+  await wb.page.mouse.down();
+  await wb.page.mouse.move(at.x + 60, at.y + 30, { steps: 4 });
+  await wb.page.mouse.up();
+  await wb.page.keyboard.up('Shift');
+  ds = await waitForDataset(frame, (d) => d.pan !== '0,0', 'pan after Shift + drag');
+  await screenshot(wb.page, '33-zoomed');
+  await wb.page.keyboard.press('0');
+  await waitForDataset(frame, (d) => d.zoom === '1.000' && d.pan === '0,0', 'fit after 0');
+  const slice0 = Number((await waitForState(frame, ['ready'])).slice);
+  await wb.page.keyboard.press(' ');
+  await waitForDataset(frame, (d) => d.playing === 'true' && Number(d.slice) !== slice0, 'cine advances');
+  await wb.page.keyboard.press(' ');
+  ds = await waitForDataset(frame, (d) => d.playing === 'false', 'cine stops');
+  await wb.page.keyboard.press('?');
+  await frame.locator('#shortcuts').waitFor({ state: 'visible', timeout: 5_000 });
+  await screenshot(wb.page, '34-shortcuts');
+  await wb.page.keyboard.press('Escape');
+  await frame.locator('#shortcuts').waitFor({ state: 'hidden', timeout: 5_000 });
+  await closeAllEditors(wb.page);
+});
