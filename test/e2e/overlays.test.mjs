@@ -147,5 +147,66 @@ test('zoom at the cursor, pan, fit; cine plays and stops; the shortcuts list ope
   await screenshot(wb.page, '34-shortcuts');
   await wb.page.keyboard.press('Escape');
   await frame.locator('#shortcuts').waitFor({ state: 'hidden', timeout: 5_000 });
+});
+
+test('ground truth: the RSNA fracture box and the segmentation outline are drawn on a fractured slice', TEST, async () => {
+  await waitForDataset(frame, (d) => d.truthSource === 'rsna', 'ground truth found (RSNA layout)', { timeout: 60_000 });
+  const boxes = fs.readFileSync(path.join(WS, 'rsna', 'train_bounding_boxes.csv'), 'utf8').trim().split('\n').slice(1)
+    .map((l) => l.split(',')).filter((c) => c[0] === study.uid).map((c) => Number(c[5]));
+  assert.ok(boxes.length, 'the sample study has fracture boxes');
+  const k = study.files.indexOf(`${boxes[Math.floor(boxes.length / 2)]}.dcm`);
+  // The viewer may page the stack in reverse: find the viewer index whose file is that slice.
+  await frame.locator('#stage').focus();
+  await wb.page.keyboard.press('Home');
+  let ds = await waitForDataset(frame, (d) => d.slice === '0', 'first slice');
+  const first = await frame.locator('#status').innerText();
+  const target = first.startsWith('1.dcm') ? k : study.files.length - 1 - k;
+  await frame.locator('#slider').fill(String(target));
+  ds = await waitForDataset(frame, (d) => Number(d.slice) === target && Number(d.truth) >= 1, `slice ${target} with its truth drawn`, { timeout: 30_000 });
+  const truth = await frame.evaluate(() => ({
+    fractures: document.querySelectorAll('#boxes g.truth.fracture').length,
+    outlines: [...document.querySelectorAll('#boxes g.truth.vertebra')].map((g) => g.dataset.name),
+  }));
+  assert.ok(truth.fractures >= 1, 'a dashed fracture box');
+  assert.ok(truth.outlines.length >= 1, `vertebra outlines ${truth.outlines}`);
+  await screenshot(wb.page, '35-ground-truth');
+  await wb.page.keyboard.press('t');
+  await waitForDataset(frame, (d) => d.truth === '0', 'truth hidden by T');
+  await wb.page.keyboard.press('t');
+});
+
+test('sagittal reformat with C1–C7 labels and a linked crosshair; clicking it moves the axial slice', TEST, async () => {
+  await frame.locator('#stage').focus();
+  await wb.page.keyboard.press('s');
+  const ds = await waitForDataset(frame, (d) => d.plane === 'sagittal' && /^sagittal:\d+$/.test(d.reformat ?? ''), 'the sagittal reformat', { timeout: 60_000 });
+  const r = await frame.evaluate(() => {
+    const c = document.querySelector('canvas#reformat');
+    const b = c.getBoundingClientRect();
+    return { width: c.width, height: c.height, cssW: b.width, cssH: b.height, labels: [...document.querySelectorAll('#reformat-marks .vertebra-label')].map((t) => t.textContent), orient: [...document.querySelectorAll('#reformat-marks .orient')].map((t) => t.textContent), crosshair: document.querySelectorAll('#reformat-marks .crosshair').length };
+  });
+  assert.equal(r.height, study.files.length, 'one reformat row per slice (uniform spacing)');
+  assert.ok(r.labels.length >= 4, `vertebra labels ${r.labels}`);
+  assert.deepEqual(r.labels, [...r.labels].sort(), 'labels C1… from the top down');
+  assert.equal(r.crosshair, 1);
+  assert.ok(r.orient.includes('S') && r.orient.includes('I'), `directions ${r.orient}`);
+  await screenshot(wb.page, '36-sagittal');
+  // Click near the top of the reformat: the axial view goes to a superior slice.
+  const box = await frame.locator('canvas#reformat').boundingBox();
+  await frame.locator('canvas#reformat').click({ position: { x: box.width / 2, y: box.height * 0.1 } });
+  const after = await waitForDataset(frame, (d) => d.slice !== ds.slice, 'the axial slice follows the click');
+  assert.ok(Number(after.slice) >= 0);
+  await wb.page.keyboard.press('a');
+  await waitForDataset(frame, (d) => d.plane === 'axial', 'back to axial');
+});
+
+test('the DICOM tags panel lists the slice\'s elements and searches them', TEST, async () => {
+  await frame.locator('#tab-tags').click();
+  await waitForDataset(frame, (d) => Number(d.tags) > 20, 'the tag list');
+  await frame.locator('#tag-search').fill('PatientPosition');
+  await waitForDataset(frame, (d) => Number(d.tags) >= 1 && Number(d.tags) < 5, 'the search narrows the list');
+  const rows = await frame.locator('#tag-list .tag-row:not(.dim)').allInnerTexts();
+  assert.ok(rows.some((t) => t.includes('(0018,5100)')), `rows ${rows}`);
+  await screenshot(wb.page, '37-tags');
+  await frame.locator('#tab-study').click();
   await closeAllEditors(wb.page);
 });
