@@ -1,12 +1,14 @@
 #!/usr/bin/env node
-// `npm start`: the main job in one command. Builds the extension, makes the demo CT series if it is missing,
+// `npm start`: the main job in one command. Builds the extension, makes a sample study (RSNA layout) if missing,
 // installs code-server on first use (scripts/code-server.mjs), serves VS Code on 127.0.0.1 with the extension
-// loaded and the demo folder as workspace, and opens the first slice in the DICOM viewer as soon as a browser
-// connects. Stays in the foreground until Ctrl-C, then stops the server.
+// loaded and the study's folder as workspace, and opens a mid-neck slice in the DICOM viewer (default models'
+// overlays on) as soon as a browser connects. Stays in the foreground until Ctrl-C, then stops the server.
 //
 //   npm start                      serve on $PORT or 8080 (a free port if taken)
 //   npm start -- --port 9000       another port
-//   npm start -- --demo DIR        another folder of .dcm files as workspace (made with `dicom-ml demo` if empty)
+//   npm start -- --demo DIR        another folder of .dcm files as workspace (made with `dicom-ml demo` if empty);
+//                                  by default a sample study in the RSNA layout (dicom-ml sample) with the
+//                                  default models' overlays and its ground truth
 //   npm start -- --check           (or DICOM_ML_START_CHECK=1) do all of it, load the page in headless Chromium,
 //                                  verify the viewer rendered the slice, screenshot, exit 0 — CI's proof
 
@@ -58,6 +60,27 @@ function build() {
   }
 }
 
+/**
+ * The default workspace: one realistic sample study in the RSNA layout (`dicom-ml sample`: 96 slices of a
+ * neck CT phantom with a fracture, its segmentation, train.csv and fracture boxes), made once. Returns the
+ * slice to open first: the middle of the neck, where the default models find vertebrae.
+ */
+function ensureSampleStudy(dir) {
+  const images = path.join(dir, 'train_images');
+  const find = () => (fs.existsSync(images) ? fs.readdirSync(images).map((u) => path.join(images, u)).find((d) => dcmFiles(d).length) : undefined);
+  if (!find()) {
+    step(`making a sample study in ${path.relative(process.cwd(), dir) || dir} (dicom-ml sample: RSNA layout, 96 slices, with a fracture)`);
+    fs.mkdirSync(dir, { recursive: true });
+    const r = spawnSync(process.execPath, [path.join(REPO_ROOT, 'dist', 'cli.js'), 'sample', '--out', dir, '--studies', '1', '--seed', '7', '--slices', '96-96',
+      '--fracture-rate', '1', '--segmentation-rate', '1'], { encoding: 'utf8' });
+    if (r.status !== 0) fail(`could not make the sample study: ${(r.stderr || r.stdout).trim().split('\n').pop()}`);
+  }
+  const study = find();
+  if (!study) fail(`dicom-ml sample wrote no study into ${images}`);
+  const files = dcmFiles(study);
+  return path.join(study, files[Math.floor(files.length / 2)]);
+}
+
 function ensureDemo(dir) {
   if (dcmFiles(dir).length) return;
   step(`making the demo CT series in ${path.relative(process.cwd(), dir) || dir} (dicom-ml demo)`);
@@ -68,7 +91,7 @@ function ensureDemo(dir) {
 }
 
 /** Loads the workbench in headless Chromium, waits for the viewer to render, screenshots; throws on failure. */
-async function verifyInBrowser(server, url, first, outDir) {
+async function verifyInBrowser(server, url, first, outDir, withModels) {
   const { chromium } = await import('playwright-core');
   const browser = await chromium.launch({
     executablePath: chromiumPath(),
@@ -101,6 +124,20 @@ async function verifyInBrowser(server, url, first, outDir) {
     const shot = path.join(outDir, 'start-check.png');
     await page.screenshot({ path: shot });
     if (state?.state !== 'ready') throw new Error(`the DICOM viewer did not become ready: ${JSON.stringify(state ?? 'no webview')} (screenshot ${shot})`);
+    // The default models run on the sample study: wait for the overlay of the slice on screen (not for a folder of
+    // other files given with --demo, where models may find nothing).
+    let models = state.models;
+    if (withModels) {
+      const until = Date.now() + 60_000;
+      while (Date.now() < until) {
+        models = await frame.evaluate(() => ({ ...document.body.dataset }));
+        if (models.models === 'error' || (models.models === 'ready' && models.overlay === models.slice)) break;
+        await page.waitForTimeout(250);
+      }
+      await page.screenshot({ path: shot });
+      if (models.models !== 'ready' || models.overlay !== models.slice) throw new Error(`the model overlays did not show: ${JSON.stringify(models)} (screenshot ${shot})`);
+      state = models;
+    }
     const canvas = await frame.evaluate(() => {
       const c = document.querySelector('canvas#image');
       const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
@@ -124,7 +161,8 @@ async function main() {
     return;
   }
   const check = values.check || process.env.DICOM_ML_START_CHECK === '1';
-  const demoDir = path.resolve(values.demo ?? process.env.DICOM_ML_DEMO_DIR ?? path.join(REPO_ROOT, 'sample-data', 'demo-ct'));
+  const given = values.demo ?? process.env.DICOM_ML_DEMO_DIR;
+  const demoDir = path.resolve(given ?? path.join(REPO_ROOT, 'sample-data', 'sample-study'));
   const preferred = Number(values.port ?? process.env.PORT ?? 8080);
   if (!Number.isInteger(preferred) || preferred < 1 || preferred > 65535) fail(`port must be an integer 1…65535, got "${values.port ?? process.env.PORT}"`);
 
@@ -136,8 +174,13 @@ async function main() {
     watchdog.unref();
   }
   build();
-  ensureDemo(demoDir);
-  const first = path.join(demoDir, dcmFiles(demoDir)[0]);
+  let first;
+  if (given) {
+    ensureDemo(demoDir);
+    first = path.join(demoDir, dcmFiles(demoDir)[0]);
+  } else {
+    first = ensureSampleStudy(demoDir);
+  }
   if (watchdog) watchdog.refresh(); // the one-time code-server install is not part of the check's time budget
   await ensureCodeServer({ log: step });
   if (watchdog) watchdog.refresh();
@@ -169,10 +212,10 @@ async function main() {
 
   if (check) {
     try {
-      const r = await verifyInBrowser(server, url, first, stateDir);
+      const r = await verifyInBrowser(server, url, first, stateDir, !given);
       console.log(`npm start --check: ok — ${url} serves VS Code ${VSCODE_VERSION} (code-server ${CODE_SERVER_VERSION}); ` +
         `${path.basename(first)} rendered in the DICOM viewer (${r.canvas.width}×${r.canvas.height}, slice ${Number(r.state.slice) + 1}/${r.state.slices}, ` +
-        `window ${r.state.window}) in ${Math.round((Date.now() - started) / 1000)} s; screenshot ${path.relative(process.cwd(), r.shot)}`);
+        `window ${r.state.window})${r.state.models === 'ready' ? `, model overlays on (${r.state.boxes} vertebra box(es), slice fracture probability ${r.state.fracture || 'n/a'})` : ''} in ${Math.round((Date.now() - started) / 1000)} s; screenshot ${path.relative(process.cwd(), r.shot)}`);
       await stop(0);
     } catch (err) {
       console.error(`npm start --check: ${err.message.split('\n')[0]} (server log: ${server.logFile})`);

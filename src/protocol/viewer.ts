@@ -51,6 +51,9 @@ export interface ViewerSlice {
   units: string;
   /** Row spacing, column spacing in mm. */
   pixelSpacing?: [number, number];
+  /** Image Position (Patient) and Image Orientation (Patient): the patient position (mm) under the cursor. */
+  imagePositionPatient?: [number, number, number];
+  imageOrientationPatient?: [number, number, number, number, number, number];
   file: string;
   frame: number;
   instanceNumber?: number;

@@ -208,5 +208,48 @@ test('the DICOM tags panel lists the slice\'s elements and searches them', TEST,
   assert.ok(rows.some((t) => t.includes('(0018,5100)')), `rows ${rows}`);
   await screenshot(wb.page, '37-tags');
   await frame.locator('#tab-study').click();
+});
+
+test('a model that fails to load says why in the editor; fixing the setting brings the overlays back', TEST, async () => {
+  const settings = path.join(WS, '.vscode', 'settings.json');
+  fs.mkdirSync(path.dirname(settings), { recursive: true });
+  fs.writeFileSync(settings, JSON.stringify({ 'dicomMl.models.detector': 'models/missing-detector.onnx' }));
+  await waitForDataset(frame, (d) => d.models === 'error', 'the models in error after the setting changed', { timeout: 30_000 });
+  const status = await frame.locator('#models-status').innerText();
+  assert.match(status, /missing-detector\.onnx: cannot read the model \(ENOENT\)/);
+  assert.equal((await waitForState(frame, ['ready'])).state, 'ready', 'the image still shows');
+  await screenshot(wb.page, '38-model-error');
+  fs.writeFileSync(settings, '{}');
+  await waitForDataset(frame, (d) => d.models === 'ready', 'the models back', { timeout: 60_000 });
+  await closeAllEditors(wb.page);
+});
+
+test('a corrupt slice shows its error and the rest of the series still works', TEST, async () => {
+  const dir = path.join(WS, 'corrupt');
+  await cli('demo', '--out', dir, '--slices', '5');
+  const names = fs.readdirSync(dir).filter((f) => f.endsWith('.dcm')).sort((a, b) => parseInt(a, 10) - parseInt(b, 10));
+  // Cut the pixel data of one slice: its header still reads (it stays in the series), its pixels do not.
+  const bad = path.join(dir, names[2]);
+  const bytes = fs.readFileSync(bad);
+  fs.writeFileSync(bad, bytes.subarray(0, bytes.length - 4000));
+  await quickOpen(wb.page, `corrupt/${names[0]}`);
+  frame = await viewerFrame(wb.page);
+  await waitForState(frame, ['ready']);
+  await frame.locator('#stage').focus();
+  await wb.page.keyboard.press('Home');
+  let ds = await waitForDataset(frame, (d) => d.slice === '0', 'the first slice');
+  for (let i = 0; i < names.length; i++) {
+    ds = await frame.evaluate(() => ({ ...document.body.dataset }));
+    if (ds.state === 'error') break;
+    await wb.page.keyboard.press('ArrowDown');
+    await frame.page().waitForTimeout(400);
+  }
+  ds = await waitForState(frame, ['error']);
+  const message = await frame.locator('#error').innerText();
+  assert.match(message, new RegExp(names[2].replace('.', '\\.')), `the error names the file: ${message}`);
+  await screenshot(wb.page, '39-corrupt-slice');
+  await wb.page.keyboard.press('ArrowDown');
+  ds = await waitForState(frame, ['ready']);
+  assert.equal(ds.state, 'ready', 'the next slice shows');
   await closeAllEditors(wb.page);
 });

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { REPO_ROOT } from '../../scripts/code-server.mjs';
 
-test('npm start -- --check serves VS Code and renders the first demo slice', { timeout: 420_000 }, async (t) => {
+test('npm start -- --check serves VS Code and shows a sample study slice with the default models\' overlays', { timeout: 420_000 }, async (t) => {
   const child = spawn(process.execPath, [path.join(REPO_ROOT, 'scripts', 'start.mjs'), '--check'], {
     cwd: REPO_ROOT,
     signal: t.signal, // on the test's timeout: SIGTERM, and start.mjs stops its server
@@ -25,7 +25,7 @@ test('npm start -- --check serves VS Code and renders the first demo slice', { t
   assert.equal(code, 0, `start --check exited ${code}:\n${out.trim().split('\n').slice(-8).join('\n')}`);
   const line = out.split('\n').find((l) => l.startsWith('npm start --check: ok'));
   assert.ok(line, `start --check printed its ok line:\n${out}`);
-  assert.match(line, /rendered in the DICOM viewer \(\d+×\d+, slice \d+\/\d+, window 500,2000\)/);
+  assert.match(line, /rendered in the DICOM viewer \(\d+×\d+, slice \d+\/\d+, window 500,2000\), model overlays on \([1-9]\d* vertebra box/);
   const shot = path.join(REPO_ROOT, 'test-output', 'start-check', 'start-check.png');
   assert.ok(fs.statSync(shot).size > 10_000, `screenshot ${shot} written`);
 });

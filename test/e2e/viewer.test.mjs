@@ -1,5 +1,5 @@
 // E2E: the DICOM viewer custom editor in the real VS Code workbench (code-server + Chromium).
-// Checks the viewer's DOM contract (body[data-state|data-slice|data-slices|data-window], canvas#image,
+// Checks the viewer's DOM contract (body[data-state|data-slice|data-drawn|data-slices|data-window], canvas#image,
 // #slice-label, #hu-readout, button[data-preset], #error) against values computed independently from the CLI.
 // Run through `npm run test:e2e` (builds, then bounds the whole run), `npm test` (scripts/test.mjs), or
 // `node --test test/e2e/viewer.test.mjs` after `npm run build`. code-server is installed on first use.
@@ -117,7 +117,7 @@ test('ArrowDown and the mouse wheel move to the next slices, ArrowUp back', TEST
 
   await frame.locator('#stage').focus();
   await frame.locator('#stage').press(step > 0 ? 'ArrowDown' : 'ArrowUp');
-  let ds = await waitForDataset(frame, (d) => Number(d.slice) === start + step && d.state === 'ready', `data-slice ${start + step} after the arrow key`);
+  let ds = await waitForDataset(frame, (d) => Number(d.slice) === start + step && d.drawn === d.slice && d.state === 'ready', `data-slice ${start + step} drawn after the arrow key`);
   assert.match(await frame.locator('#slice-label').innerText(), new RegExp(`Slice ${start + step + 1} / ${byPosition.length}\\b`));
   const next = await expectCanvasShows(fileAt(start + step), PRESETS.bone, `slice ${start + step} after the arrow key`);
   assert.ok(compareGrey(next.grey, before.grey, next.width, 0).wrong > 0, 'the canvas changed with the slice');
@@ -129,12 +129,12 @@ test('ArrowDown and the mouse wheel move to the next slices, ArrowUp back', TEST
   assert.ok(box, 'canvas is visible');
   await wb.page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
   await wb.page.mouse.wheel(0, target > start + step ? 100 : -100);
-  ds = await waitForDataset(frame, (d) => Number(d.slice) === target && d.state === 'ready', `data-slice ${target} after the wheel`);
+  ds = await waitForDataset(frame, (d) => Number(d.slice) === target && d.drawn === d.slice && d.state === 'ready', `data-slice ${target} drawn after the wheel`);
   await expectCanvasShows(fileAt(target), PRESETS.bone, `slice ${target} after the wheel`);
 
   await frame.locator('#stage').focus();
   await frame.locator('#stage').press(target > start + step ? 'ArrowUp' : 'ArrowDown');
-  ds = await waitForDataset(frame, (d) => Number(d.slice) === start + step, `data-slice ${start + step} after the opposite arrow`);
+  ds = await waitForDataset(frame, (d) => Number(d.slice) === start + step && d.drawn === d.slice, `data-slice ${start + step} drawn after the opposite arrow`);
   assert.equal(Number(ds.slices), byPosition.length);
 });
 
@@ -155,6 +155,15 @@ test('hovering the image shows the HU value of the pixel under the mouse', TEST,
     assert.deepEqual([Number(m[1]), Number(m[2])], [x, y], `readout names the hovered pixel ("${text}")`);
     const hu = entry.hu[y * columns + x];
     assert.ok(Math.abs(Number(m[3]) - hu) <= 0.005 + Math.abs(hu) * 1e-6, `readout ${m[3]} HU at (${x}, ${y}) of ${entry.name}; CLI says ${hu}`);
+    // Patient position (PS3.3 C.7.6.2.1.1), LPS mm with direction letters.
+    const { imagePositionPatient: ipp, imageOrientationPatient: iop, pixelSpacing: ps } = entry.meta;
+    if (ipp && iop && ps) {
+      const pos = [0, 1, 2].map((a) => ipp[a] + x * ps[1] * iop[a] + y * ps[0] * iop[3 + a]);
+      const p = /([\d.]+) ([RL]), ([\d.]+) ([AP]), ([\d.]+) ([IS]) mm/.exec(text);
+      assert.ok(p, `#hu-readout has the patient position: "${text}"`);
+      const got = [Number(p[1]) * (p[2] === 'R' ? -1 : 1), Number(p[3]) * (p[4] === 'A' ? -1 : 1), Number(p[5]) * (p[6] === 'I' ? -1 : 1)];
+      got.forEach((v, a) => assert.ok(Math.abs(v - pos[a]) <= 0.051, `patient axis ${a}: ${v} vs ${pos[a].toFixed(2)} ("${text}")`));
+    }
   }
   await screenshot(wb.page, '03-hover');
 });

@@ -164,6 +164,8 @@ function draw(): void {
     rgba[j + 3] = 255;
   }
   ctx2d.putImageData(image, 0, 0);
+  // The slice whose pixels the canvas holds (data-slice changes first, when the slice is asked for).
+  document.body.dataset.drawn = String(current.index);
   updateLabels();
   drawReformat();
 }
@@ -253,7 +255,19 @@ function readout(e: MouseEvent): void {
   const i = p.y * current.columns + p.x;
   const v = values[i];
   const shown = Number.isInteger(v) ? String(v) : v.toFixed(2);
-  out.textContent = `(${p.x}, ${p.y}) = ${shown}${current.units ? ` ${current.units}` : ''}${padding?.[i] ? ' (padding)' : ''}`;
+  out.textContent = `(${p.x}, ${p.y}) = ${shown}${current.units ? ` ${current.units}` : ''}${padding?.[i] ? ' (padding)' : ''}${patientText(p.x, p.y)}`;
+}
+
+/** Patient position (LPS mm) of pixel (x, y): PS3.3 C.7.6.2.1.1, IPP + x·Δc·row cosines + y·Δr·column cosines. */
+function patientText(x: number, y: number): string {
+  const ipp = current?.imagePositionPatient;
+  const iop = current?.imageOrientationPatient;
+  const ps = current?.pixelSpacing;
+  if (!ipp || !iop || !ps) return '';
+  const pos = [0, 1, 2].map((a) => ipp[a] + x * ps[1] * iop[a] + y * ps[0] * iop[3 + a]);
+  const letter = (v: number, neg: string, posL: string) => `${Math.abs(v).toFixed(1)} ${v < 0 ? neg : posL}`;
+  // LPS: +x left, +y posterior, +z superior.
+  return ` · ${letter(pos[0], 'R', 'L')}, ${letter(pos[1], 'A', 'P')}, ${letter(pos[2], 'I', 'S')} mm`;
 }
 
 // Left drag: window (right/left = width, down/up = centre, radiology habit). Middle drag, or Shift + left

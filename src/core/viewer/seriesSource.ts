@@ -91,6 +91,8 @@ export class SeriesSource {
       fileWindow: fileWindow(info),
       units: info.modality === 'CT' || info.rescaleType === 'HU' ? 'HU' : '',
       pixelSpacing: info.pixelSpacing,
+      imagePositionPatient: info.imagePositionPatient,
+      imageOrientationPatient: info.imageOrientationPatient,
       file: basename(entry.path),
       frame: entry.frame,
       instanceNumber: info.instanceNumber,

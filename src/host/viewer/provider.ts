@@ -49,7 +49,6 @@ const BODY = `
   </span>
   <span id="window-label" class="label"></span>
   <span id="slice-label" class="label"></span>
-  <span id="hu-readout" class="label" aria-live="polite"></span>
 </header>
 <div id="workspace">
   <main id="stage" tabindex="0">
@@ -62,6 +61,7 @@ const BODY = `
       <canvas id="reformat" aria-label="Reformat"></canvas>
       <svg id="reformat-marks" aria-label="Crosshair and vertebra labels"></svg>
     </div>
+    <div id="hu-readout" class="label readout" aria-live="polite"></div>
     <div id="error" role="alert" hidden></div>
     <div id="shortcuts" role="dialog" aria-label="Keyboard shortcuts" hidden>
       <h2>Keyboard</h2>
