@@ -47,3 +47,7 @@ execFileSync(process.execPath, ['--import', 'tsx', join(root, 'scripts/bench/inf
 
 // Detection mAP over 10,000 synthetic images, both protocols, against pycocotools and ultralytics (scripts/bench/map.ts).
 execFileSync(process.execPath, ['--import', 'tsx', join(root, 'scripts/bench/map.ts'), '--images', '10000', '--repeats', '3'], { cwd: root, stdio: 'inherit' });
+
+// The viewer in the real host (code-server + Chromium): first pixels, scrolling with overlays, memory of a
+// 1000-slice volume (scripts/bench/viewer.mjs; targets in issue 8, reported, never asserted).
+execFileSync(process.execPath, [join(root, 'scripts/bench/viewer.mjs'), '--slices', '300', '--big', '1000'], { cwd: root, stdio: 'inherit' });
