@@ -5,7 +5,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { TrainRequest } from './request';
+import { optionArgs, type TrainRequest } from './request';
 
 /** The trainer's Python package name (`python -m …`). */
 export const TRAINER_MODULE = 'dicom_ml_trainer';
@@ -103,17 +103,8 @@ const RENDEZVOUS_FLAGS = /^--(standalone|nnodes|rdzv[-_]|master[-_]|node[-_]rank
  * script on PATH is needed.
  */
 export function trainerInvocation(python: string, req: TrainRequest & { out: string }): Invocation {
-  const args: string[] = [req.task];
-  const put = (k: string, v: string | number | undefined) => {
-    if (v !== undefined) args.push(`--${k}`, String(v));
-  };
-  put('data', req.data);
-  put('out', req.out);
-  put('model', req.model);
-  put('epochs', req.epochs);
-  put('imgsz', req.imgsz);
-  put('batch', req.batch);
-  put('device', req.device);
+  const args: string[] = [req.task, ...optionArgs([['data', req.data], ['out', req.out], ['model', req.model], ['epochs', req.epochs],
+    ['imgsz', req.imgsz], ['batch', req.batch], ['device', req.device]])];
   if (req.resume) args.push('--resume');
   args.push(...(req.extra ?? []));
   if (req.nproc === undefined) return { command: python, args: ['-m', TRAINER_MODULE, ...args] };

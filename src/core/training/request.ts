@@ -142,25 +142,20 @@ export function trainRequestFromOptions(positionals: readonly string[], options:
   return req;
 }
 
+/** `--key value` pairs in the given order, leaving out undefined values (both argv builders use it). */
+export function optionArgs(pairs: readonly (readonly [string, string | number | undefined])[]): string[] {
+  return pairs.flatMap(([k, v]) => (v === undefined ? [] : [`--${k}`, String(v)]));
+}
+
 /**
  * `dicom-ml train …` arguments for `req` (an argument array, never a shell string: every value is one argv
  * entry whatever characters it holds).
  */
 export function trainCliArgs(req: TrainRequest): string[] {
-  const args: string[] = [req.task];
-  const put = (k: string, v: string | number | undefined) => {
-    if (v !== undefined) args.push(`--${k}`, String(v));
-  };
-  put('data', req.data);
-  put('model', req.model);
-  put('epochs', req.epochs);
-  put('imgsz', req.imgsz);
-  put('batch', req.batch);
-  put('device', req.device);
-  put('out', req.out);
+  const args: string[] = [req.task, ...optionArgs([['data', req.data], ['model', req.model], ['epochs', req.epochs], ['imgsz', req.imgsz],
+    ['batch', req.batch], ['device', req.device], ['out', req.out]])];
   if (req.resume) args.push('--resume');
-  put('python', req.python);
-  put('nproc', req.nproc);
+  args.push(...optionArgs([['python', req.python], ['nproc', req.nproc]]));
   if (req.verbose) args.push('--verbose');
   if (req.nproc !== undefined && (req.torchrun?.length || req.extra?.length)) {
     args.push('--', ...(req.torchrun ?? []));

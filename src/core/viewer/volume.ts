@@ -3,24 +3,13 @@
  * pool and kept as Int16 when every value is a whole number in −32768…32767 (CT in HU: half the memory of
  * Float32, so a 1000-slice 512² series stays near its raw size), else Float32.
  */
+import type { ViewerReformat } from '../../protocol/viewer';
 import type { DecodePool } from '../dicom/decodePool';
 import { reformatImage, reformatLayout, volumeGeometry, voxelToReformat, type ReformatKind, type SliceGeometry, type VolumeGeometry } from './reformat';
 import type { SliceEntry } from './seriesSource';
 
-/** A reformat image and how it lines up with the axial slices. */
-export interface ReformatResult {
-  kind: ReformatKind;
-  index: number;
-  planes: number;
-  width: number;
-  height: number;
-  values: Float32Array;
-  spacing: [number, number];
-  labels: { top: string; bottom: string; left: string; right: string } | null;
-  /** Row of the reformat for each axial slice k. */
-  rowOfSlice: number[];
-  notes: string[];
-}
+/** A reformat image and how it lines up with the axial slices (the protocol's ViewerReformat, values as an array). */
+export type ReformatResult = Omit<ViewerReformat, 'values' | 'invert' | 'voiFunction'> & { values: Float32Array };
 
 export class SeriesVolume {
   private data?: Promise<Int16Array | Float32Array>;

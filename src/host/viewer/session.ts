@@ -26,6 +26,8 @@ export class ViewerSession {
   private study?: StudyInference;
   private truth?: Promise<StudyTruth | undefined>;
   private volume?: SeriesVolume;
+  /** How the series is windowed (MONOCHROME1, VOI function), read once for the reformats. */
+  private display?: Promise<{ invert: boolean; voiFunction: 'LINEAR' | 'LINEAR_EXACT' | 'SIGMOID' }>;
   private readonly tags = new Map<number, Promise<TagEntry[]>>();
   private readonly cancelled = new Set<number>();
   private generation = 0;
@@ -96,8 +98,8 @@ export class ViewerSession {
         if (!opened || !this.source) throw new Error('the viewer is not initialised yet');
         this.volume ??= new SeriesVolume(this.source.entries, opened.geometry, this.pool);
         const r = await this.volume.reformat(kind, index);
-        const first = await this.source.getSlice(0);
-        return { ...r, values: exactBuffer(r.values), invert: first.invert, voiFunction: first.voiFunction };
+        this.display ??= this.source.getSlice(0).then((s) => ({ invert: s.invert, voiFunction: s.voiFunction }));
+        return { ...r, values: exactBuffer(r.values), ...(await this.display) };
       },
     };
     return (handlers[method] as Handler<M>)(params);
