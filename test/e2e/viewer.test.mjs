@@ -219,9 +219,10 @@ test('the palette command "DICOM ML: Open in DICOM Viewer" opens a chosen file',
     if (!(await input.isVisible())) {
       await runCommand(wb.page, 'DICOM ML: Open in DICOM Viewer');
       await input.waitFor({ timeout: 10_000 });
-      await input.fill(target.file);
-      await wb.page.locator('.quick-input-list .monaco-list-row', { hasText: target.name }).first().waitFor({ timeout: 10_000 }).catch(() => {});
     }
+    // Type the whole path every time: an Enter that only completed the path leaves the folder in the box.
+    await input.fill(target.file);
+    await wb.page.locator('.quick-input-list .monaco-list-row', { hasText: target.name }).first().waitFor({ timeout: 10_000 }).catch(() => {});
     await input.press('Enter');
     try {
       await tab.waitFor({ timeout: 10_000 });
