@@ -41,10 +41,15 @@ export interface ViewerSlice {
   index: number;
   rows: number;
   columns: number;
-  /** Float32 modality values (HU for CT), rows×columns, row-major. An exact ArrayBuffer (no offset). */
+  /**
+   * Modality values (HU for CT), rows×columns, row-major, packed (src/core/dicom/pack.ts): `valueType` values
+   * (Int16 when every value is a whole number in its range — exactly the same numbers — else Float32), split
+   * into byte planes (bytePlanes.ts) and deflated ('deflate-raw'). An exact ArrayBuffer (no offset).
+   */
   values: ArrayBuffer;
-  /** 1 where the pixel is padding (outside the field of view); absent when none. Uint8 rows×columns. */
-  padding?: ArrayBuffer;
+  valueType: 'int16' | 'float32';
+  /** Modality values in [min, max] are padding (outside the field of view, drawn black); absent when none. */
+  paddingRange?: [number, number];
   invert: boolean;
   voiFunction: 'LINEAR' | 'LINEAR_EXACT' | 'SIGMOID';
   fileWindow?: ViewerWindow;
@@ -81,10 +86,19 @@ export interface ViewerOverlay {
   boxes: ViewerBox[];
   /** Slice fracture probability; null without a classifier or without vertebrae (crop classifier). */
   fracture: number | null;
-  /** Grad-CAM of the fracture class on the slice grid: Uint8 rows×columns, 255 = this slice's maximum. */
-  heatmap?: ArrayBuffer;
+  /** Grad-CAM of the fracture class on the slice grid, cut to the rectangle where it is non-zero. */
+  heatmap?: ViewerHeatmap;
+}
+
+/** A heat map rectangle on the slice grid: Uint8 width×height at slice pixel (x, y), 255 = `max`. */
+export interface ViewerHeatmap {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
   /** The raw Grad-CAM maximum the 255 stands for. */
-  heatmapMax?: number;
+  max: number;
+  data: ArrayBuffer;
 }
 
 /** The models the viewer runs, and whether it can. */
@@ -192,6 +206,11 @@ export interface ViewerToHostNotifications {
 
 /** Host → webview notifications. */
 export interface HostToViewerNotifications {
+  /**
+   * The opened file's own slice (index −1), sent as soon as it is decoded — before the folder's series is
+   * scanned — so the first pixels do not wait for the scan. `viewer/init` follows.
+   */
+  'viewer/preview': ViewerSlice;
   'viewer/init': ViewerInit;
   /** The opened file cannot be shown: one readable line. */
   'viewer/fatal': { message: string };

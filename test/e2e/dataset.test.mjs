@@ -36,7 +36,12 @@ async function toast(page, text, timeout) {
 async function answer(page, { expect, value }) {
   const input = page.locator('.quick-input-widget input');
   await input.waitFor({ timeout: 10_000 });
-  if (expect !== undefined) assert.equal(await input.inputValue(), expect, 'prefilled answer');
+  if (expect !== undefined) {
+    // The next question reuses the widget: give it a moment to replace the previous answer before judging.
+    let seen = await input.inputValue();
+    for (let t = Date.now(); seen !== expect && Date.now() - t < 5_000; seen = await input.inputValue()) await page.waitForTimeout(100);
+    assert.equal(seen, expect, 'prefilled answer');
+  }
   if (value !== undefined) await input.fill(value);
   await input.press('Enter');
 }

@@ -60,11 +60,17 @@ describe('StudyInference on a phantom study', { skip }, () => {
     });
   });
 
-  test('heat maps are quantised by their maximum', () => {
-    const q = quantiseHeatmap(Float32Array.from([0, 0.5, 2, 1]));
-    assert.deepEqual([...q.data], [0, 64, 255, 128]);
-    assert.equal(q.max, 2);
-    assert.deepEqual([...quantiseHeatmap(new Float32Array(3)).data], [0, 0, 0]);
+  test('heat maps are quantised by their maximum and cut to their non-zero rectangle', () => {
+    const q = quantiseHeatmap(Float32Array.from([0, 0.5, 2, 1]), 4);
+    assert.deepEqual([...q.data], [64, 255, 128]);
+    assert.deepEqual([q.max, q.x, q.y, q.width, q.height], [2, 1, 0, 3, 1]);
+    // 4×3 grid, values only in rows 1–2, columns 1–2 (a value quantising to 0 does not widen the rectangle)
+    const grid = Float32Array.from([0, 0, 0, 1e-4, 0, 4, 2, 0, 0, 1, 0, 0]);
+    const r = quantiseHeatmap(grid, 4);
+    assert.deepEqual([r.x, r.y, r.width, r.height], [1, 1, 2, 2]);
+    assert.deepEqual([...r.data], [255, 128, 64, 0]);
+    const empty = quantiseHeatmap(new Float32Array(6), 3);
+    assert.deepEqual([empty.width, empty.height, empty.data.length, empty.max], [0, 0, 0, 0]);
   });
 });
 

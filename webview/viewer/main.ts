@@ -5,12 +5,14 @@
  * src/protocol.
  */
 import type { HostToViewer, ViewerInit, ViewerMethods, ViewerModels, ViewerOverlay, ViewerPreset, ViewerSlice, ViewerStudy, ViewerTruthInfo, ViewerWindow } from '../../src/protocol/viewer';
+import { fromBytePlanes } from '../../src/core/dicom/bytePlanes';
 import { PRESETS, windowToGray8 } from '../../src/core/dicom/voi';
 import { canvasTransform, createView, pan as panBy, reset as resetState, zoomAt as zoomAbout, type View, type ViewState } from '../../src/core/viewer/viewTransform';
 import type { ColormapName } from './colormaps';
 import { OverlayLayers, type OverlayOptions } from './overlays';
 import { RpcClient } from './rpc';
 import { ReformatView } from './reformatView';
+import { SliceRequests } from './requestCache';
 import { StripView, SummaryView } from './study';
 
 interface SavedState {
@@ -33,14 +35,16 @@ const ctx2d = canvas.getContext('2d', { willReadFrequently: true }) as CanvasRen
 let init: ViewerInit | undefined;
 let index = 0;
 let current: ViewerSlice | undefined;
-let values: Float32Array | undefined;
-let padding: Uint8Array | undefined;
+let values: Float32Array | Int16Array | undefined;
 const saved = vscode.getState() ?? {};
 let preset: ViewerPreset | 'custom' = saved.preset ?? 'bone';
 let win: ViewerWindow = saved.window ?? { ...PRESETS.bone };
-let inflight: AbortController | undefined;
-const cache = new Map<number, ViewerSlice>();
-const CACHE_SIZE = 48;
+/** Slices ahead of the one shown in the scroll direction that are asked for in advance (and behind it). */
+const AHEAD = 8;
+const BEHIND = 2;
+let direction = 1;
+const slices = new SliceRequests<Unpacked>(64, (i, signal) => rpc.request('viewer/getSlice', { index: i }, { signal }).then(unpack));
+const overlays = new SliceRequests<ViewerOverlay>(128, (i, signal) => rpc.request('viewer/getOverlay', { index: i }, { signal, timeoutMs: 120_000 }));
 
 // ---- view: fit, zoom and pan of the layer stack (image, heat map, boxes share one placement) ----
 // src/core/viewer/viewTransform.ts owns the maths (unit-tested); here its canvas transform places the wrapper.
@@ -144,6 +148,26 @@ function updateLabels(): void {
   strip.setCurrent(index);
 }
 
+/** An opaque grey pixel as one little-endian RGBA word (R = G = B = g, A = 255). */
+function opaqueGrey(g: number): number {
+  return (0xff000000 | (g << 16) | (g << 8) | g) >>> 0;
+}
+
+let palette: { key: string; table: Uint32Array } | undefined;
+/** The colour of every Int16 value (indexed by `value & 0xffff`) under the current window, padding black. */
+function int16Palette(slice: ViewerSlice): Uint32Array {
+  const key = `${win.center}|${win.width}|${slice.voiFunction}|${slice.invert}|${slice.paddingRange?.join()}`;
+  if (palette?.key === key) return palette.table;
+  const ramp = new Float32Array(65536);
+  for (let i = 0; i < 65536; i++) ramp[i] = (i << 16) >> 16;
+  const grey = windowToGray8(ramp, win, { fn: slice.voiFunction, invert: slice.invert });
+  const [padLo, padHi] = slice.paddingRange ?? [Infinity, -Infinity];
+  const table = new Uint32Array(65536);
+  for (let i = 0; i < 65536; i++) table[i] = opaqueGrey(ramp[i] >= padLo && ramp[i] <= padHi ? 0 : grey[i]);
+  palette = { key, table };
+  return table;
+}
+
 /** Window the current slice into the canvas (grey, R=G=B). */
 function draw(): void {
   if (!current || !values) return;
@@ -153,15 +177,19 @@ function draw(): void {
     canvas.height = rows;
   }
   applyView();
-  const grey = windowToGray8(values, win, { fn: current.voiFunction, invert: current.invert });
   const image = ctx2d.createImageData(columns, rows);
-  const rgba = image.data;
-  for (let i = 0, j = 0; i < grey.length; i++, j += 4) {
-    const g = padding && padding[i] ? 0 : grey[i];
-    rgba[j] = g;
-    rgba[j + 1] = g;
-    rgba[j + 2] = g;
-    rgba[j + 3] = 255;
+  const rgba = new Uint32Array(image.data.buffer);
+  if (values instanceof Int16Array) {
+    // One lookup per pixel in a table of every Int16 value's colour (the same windowToGray8 and padding test).
+    const table = int16Palette(current);
+    for (let i = 0; i < values.length; i++) rgba[i] = table[values[i] & 0xffff];
+  } else {
+    const grey = windowToGray8(values, win, { fn: current.voiFunction, invert: current.invert });
+    const [padLo, padHi] = current.paddingRange ?? [Infinity, -Infinity];
+    for (let i = 0; i < grey.length; i++) {
+      const v = values[i];
+      rgba[i] = opaqueGrey(v >= padLo && v <= padHi ? 0 : grey[i]);
+    }
   }
   ctx2d.putImageData(image, 0, 0);
   // The slice whose pixels the canvas holds (data-slice changes first, when the slice is asked for).
@@ -172,36 +200,43 @@ function draw(): void {
   drawReformat();
 }
 
-function remember(slice: ViewerSlice): void {
-  cache.set(slice.index, slice);
-  while (cache.size > CACHE_SIZE) cache.delete(cache.keys().next().value as number);
+/** A slice with its values unpacked. */
+interface Unpacked {
+  slice: ViewerSlice;
+  values: Int16Array | Float32Array;
 }
 
-async function fetchSlice(i: number, signal?: AbortSignal): Promise<ViewerSlice> {
-  const hit = cache.get(i);
-  if (hit) return hit;
-  const slice = await rpc.request('viewer/getSlice', { index: i }, { signal });
-  remember(slice);
-  return slice;
+/** Inflate a slice's packed values (src/core/dicom/pack.ts: byte planes, deflate-raw) with the browser's own zlib. */
+async function unpack(slice: ViewerSlice): Promise<Unpacked> {
+  const width = slice.valueType === 'int16' ? 2 : 4;
+  const stream = new Blob([slice.values]).stream().pipeThrough(new DecompressionStream('deflate-raw'));
+  const planes = new Uint8Array(await new Response(stream).arrayBuffer());
+  if (planes.length !== slice.rows * slice.columns * width) throw new Error(`${slice.file}: ${planes.length} bytes of values for ${slice.columns}×${slice.rows} ${slice.valueType}`);
+  const bytes = fromBytePlanes(planes, width);
+  return { slice, values: width === 2 ? new Int16Array(bytes.buffer) : new Float32Array(bytes.buffer) };
 }
 
-/** Show slice `i` (clamped); cancels a request still running for another slice. */
+/** Make `u` the slice on the canvas. */
+function show(u: Unpacked): void {
+  current = u.slice;
+  values = u.values;
+  if (preset === 'file' && current.fileWindow) win = { ...current.fileWindow };
+  draw();
+}
+
+/** Show slice `i` (clamped); requests still running for slices far from it are cancelled. */
 async function goTo(i: number): Promise<void> {
   if (!init) return;
   const target = Math.max(0, Math.min(init.slices.length - 1, i));
+  if (target !== index) direction = target > index ? 1 : -1;
   index = target;
   updateLabels();
-  inflight?.abort();
-  const controller = new AbortController();
-  inflight = controller;
+  slices.keepWithin(target - AHEAD, target + AHEAD);
+  overlays.keepWithin(target - AHEAD, target + AHEAD);
   try {
-    const slice = await fetchSlice(target, controller.signal);
-    if (controller.signal.aborted || index !== target) return;
-    current = slice;
-    values = new Float32Array(slice.values);
-    padding = slice.padding ? new Uint8Array(slice.padding) : undefined;
-    if (preset === 'file' && slice.fileWindow) win = { ...slice.fileWindow };
-    draw();
+    const slice = await slices.get(target);
+    if (index !== target) return;
+    show(slice);
     save();
     setState('ready');
     $('error').hidden = true;
@@ -217,12 +252,21 @@ async function goTo(i: number): Promise<void> {
   }
 }
 
-/** Load the neighbours in the background so scrolling stays smooth (further ahead in the cine direction). */
+/**
+ * Ask for the neighbours' pixels and overlays in the background, nearest first and mostly in the direction
+ * the user (or cine) is moving, so the next slices are at hand when they are wanted.
+ */
 function prefetch(i: number): void {
-  const ahead = playing ? [1, 2, 3, 4, 5, 6] : [1, -1, 2, -2, 3];
-  for (const d of ahead) {
-    const n = i + d;
-    if (init && n >= 0 && n < init.slices.length && !cache.has(n)) fetchSlice(n).catch(() => undefined);
+  if (!init) return;
+  const order: number[] = [];
+  for (let d = 1; d <= AHEAD; d++) {
+    order.push(i + d * direction);
+    if (d <= BEHIND) order.push(i - d * direction);
+  }
+  for (const n of order) {
+    if (n < 0 || n >= init.slices.length) continue;
+    if (!slices.has(n)) slices.get(n).catch(() => undefined);
+    if (models?.state === 'ready' && !overlays.has(n)) overlays.get(n).catch(() => undefined);
   }
 }
 
@@ -257,7 +301,7 @@ function readout(e: MouseEvent): void {
   const i = p.y * current.columns + p.x;
   const v = values[i];
   const shown = Number.isInteger(v) ? String(v) : v.toFixed(2);
-  out.textContent = `(${p.x}, ${p.y}) = ${shown}${current.units ? ` ${current.units}` : ''}${padding?.[i] ? ' (padding)' : ''}${patientText(p.x, p.y)}`;
+  out.textContent = `(${p.x}, ${p.y}) = ${shown}${current.units ? ` ${current.units}` : ''}${current.paddingRange && v >= current.paddingRange[0] && v <= current.paddingRange[1] ? ' (padding)' : ''}${patientText(p.x, p.y)}`;
 }
 
 /** Patient position (LPS mm) of pixel (x, y): PS3.3 C.7.6.2.1.1, IPP + x·Δc·row cosines + y·Δr·column cosines. */
@@ -335,7 +379,7 @@ function renderOverlays(): void {
 async function loadOverlay(i: number): Promise<void> {
   if (models?.state !== 'ready') return;
   try {
-    const o = await rpc.request('viewer/getOverlay', { index: i }, { timeoutMs: 120_000 });
+    const o = await overlays.get(i);
     if (index !== i) return;
     overlay = o;
     overlayFor = i;
@@ -345,6 +389,7 @@ async function loadOverlay(i: number): Promise<void> {
     renderOverlays();
     updateLabels();
   } catch (err) {
+    if ((err as Error).name === 'AbortError') return;
     $('models-status').textContent = `Overlay of slice ${i + 1}: ${(err as Error).message}`;
   }
 }
@@ -359,6 +404,7 @@ function clearOverlay(): void {
 
 function setModels(m: ViewerModels): void {
   models = m;
+  overlays.clear();
   document.body.dataset.models = m.state;
   const label = { off: 'Models off', untrusted: 'Models off (untrusted workspace)', loading: 'Loading models…', ready: 'Models', error: 'Model error' }[m.state];
   $('models-status').textContent = [label, m.detector, m.classifier].filter(Boolean).join(' · ') + (m.message ? ` — ${m.message}` : '');
@@ -631,9 +677,16 @@ window.addEventListener('message', (event: MessageEvent<HostToViewer>) => {
   if (message.kind !== 'rpc/notify') return;
   if (message.method === 'viewer/fatal') {
     showError(message.params.message);
+  } else if (message.method === 'viewer/preview') {
+    // The opened file's pixels, sent before the series is scanned: first pixels without waiting for it.
+    void unpack(message.params).then((u) => { if (!init) show(u); }, (err: unknown) => showError((err as Error).message));
   } else if (message.method === 'viewer/init') {
     init = message.params;
-    cache.clear();
+    slices.clear();
+    if (current && values && current.index < 0) {
+      index = init.initialIndex;
+      slices.put(init.initialIndex, { slice: { ...current, index: init.initialIndex }, values });
+    }
     const start = saved.index !== undefined && saved.index < init.slices.length ? saved.index : init.initialIndex;
     void goTo(start);
   } else if (message.method === 'viewer/models') {
@@ -652,3 +705,4 @@ window.addEventListener('message', (event: MessageEvent<HostToViewer>) => {
 syncControls();
 stage.focus();
 vscode.postMessage({ kind: 'rpc/notify', method: 'viewer/ready', params: {} });
+document.body.dataset.readyMs = performance.now().toFixed(1);

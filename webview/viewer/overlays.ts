@@ -1,6 +1,6 @@
 /**
- * The model layers over the slice: the Grad-CAM heat map (a canvas at slice resolution, colour map and
- * opacity) and the vertebra boxes with labels (SVG in slice pixel coordinates, strokes that keep their
+ * The model layers over the slice: the Grad-CAM heat map (a canvas at slice resolution holding the map's
+ * non-zero rectangle, colour map and opacity) and the vertebra boxes with labels (SVG in slice pixel coordinates, strokes that keep their
  * width at any zoom). They sit in the same transformed wrapper as the image canvas, so they follow zoom and
  * pan without their own maths; toggling one never re-windows the image.
  */
@@ -33,7 +33,7 @@ export class OverlayLayers {
   /** The overlays of the slice on screen (undefined: none yet / models off). */
   set(overlay: ViewerOverlay | undefined): void {
     this.overlay = overlay;
-    this.heat = overlay?.heatmap ? new Uint8Array(overlay.heatmap) : undefined;
+    this.heat = overlay?.heatmap ? new Uint8Array(overlay.heatmap.data) : undefined;
   }
 
   /** The ground truth of the slice on screen (null: none). */
@@ -67,15 +67,20 @@ export class OverlayLayers {
 
   private drawHeat(o: OverlayOptions): void {
     const ov = this.overlay;
-    if (!ov || !this.heat || !o.heatmap) {
+    const rect = ov?.heatmap;
+    if (!ov || !rect || !this.heat || !o.heatmap) {
       this.heatCanvas.hidden = true;
       return;
     }
     if (this.heatCanvas.width !== ov.columns || this.heatCanvas.height !== ov.rows) {
       this.heatCanvas.width = ov.columns;
       this.heatCanvas.height = ov.rows;
+    } else {
+      this.ctx.clearRect(0, 0, ov.columns, ov.rows);
     }
-    const img = this.ctx.createImageData(ov.columns, ov.rows);
+    this.heatCanvas.hidden = false;
+    if (!rect.width || !rect.height) return;
+    const img = this.ctx.createImageData(rect.width, rect.height);
     const rgba = img.data;
     const lut = colormapTable(o.colormap);
     const heat = this.heat;
@@ -87,8 +92,7 @@ export class OverlayLayers {
       rgba[j + 2] = lut[3 * v + 2];
       rgba[j + 3] = Math.round(255 * o.opacity * (0.25 + 0.75 * (v / 255)));
     }
-    this.ctx.putImageData(img, 0, 0);
-    this.heatCanvas.hidden = false;
+    this.ctx.putImageData(img, rect.x, rect.y);
   }
 
   /** Truth first (under the predictions): vertebra outlines and fracture boxes, dashed. */

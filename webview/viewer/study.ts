@@ -11,6 +11,9 @@ export class StripView {
   private study: ViewerStudy | undefined;
   private current = 0;
   private readonly ctx: CanvasRenderingContext2D;
+  /** The strip without the current-slice marker, redrawn only when the study or the size changes. */
+  private readonly base = document.createElement('canvas');
+  private baseDirty = true;
 
   constructor(private readonly canvas: HTMLCanvasElement, private readonly onPick: (index: number) => void) {
     this.ctx = canvas.getContext('2d') as CanvasRenderingContext2D;
@@ -24,11 +27,15 @@ export class StripView {
     canvas.addEventListener('pointerdown', (e) => { down = true; canvas.setPointerCapture(e.pointerId); pick(e); });
     canvas.addEventListener('pointermove', (e) => { if (down) pick(e); });
     canvas.addEventListener('pointerup', () => { down = false; });
-    new ResizeObserver(() => this.draw()).observe(canvas);
+    new ResizeObserver(() => {
+      this.baseDirty = true;
+      this.draw();
+    }).observe(canvas);
   }
 
   set(study: ViewerStudy | undefined): void {
     this.study = study;
+    this.baseDirty = true;
     this.draw();
   }
 
@@ -37,15 +44,33 @@ export class StripView {
     this.draw();
   }
 
+  /** The cached strip plus the marker (scrolling only moves the marker). */
   draw(): void {
     const { canvas, ctx } = this;
-    const w = Math.max(1, Math.round(canvas.clientWidth * devicePixelRatio));
-    const h = Math.max(1, Math.round(canvas.clientHeight * devicePixelRatio));
-    if (canvas.width !== w || canvas.height !== h) {
-      canvas.width = w;
-      canvas.height = h;
+    if (this.baseDirty) {
+      const w = Math.max(1, Math.round(canvas.clientWidth * devicePixelRatio));
+      const h = Math.max(1, Math.round(canvas.clientHeight * devicePixelRatio));
+      if (canvas.width !== w || canvas.height !== h) {
+        canvas.width = w;
+        canvas.height = h;
+      }
+      this.drawBase(w, h);
+      this.baseDirty = false;
     }
+    const { width: w, height: h } = canvas;
     ctx.clearRect(0, 0, w, h);
+    ctx.drawImage(this.base, 0, 0);
+    const n = this.study?.total ?? 0;
+    if (!n) return;
+    ctx.fillStyle = '#fff';
+    ctx.fillRect(Math.round((this.current + 0.5) * (w / n)) - 1, 0, 2 * devicePixelRatio, h);
+  }
+
+  private drawBase(w: number, h: number): void {
+    const base = this.base;
+    base.width = w;
+    base.height = h;
+    const ctx = base.getContext('2d') as CanvasRenderingContext2D;
     const s = this.study;
     if (!s || !s.total) return;
     const colW = w / s.total;
@@ -70,8 +95,6 @@ export class StripView {
         ctx.fillRect(x, barH + 2 + v * rowH, Math.max(1, colW), Math.max(1, rowH - 1));
       }
     });
-    ctx.fillStyle = '#fff';
-    ctx.fillRect(Math.round((this.current + 0.5) * colW) - 1, 0, 2 * devicePixelRatio, h);
   }
 }
 

@@ -26,6 +26,7 @@ import { Worker } from 'node:worker_threads';
 import { DicomError, type DicomErrorCode } from './errors';
 import type { ImageInfo } from './image';
 import type { DecodeReply, DecodeRequest, PngSpec } from './decodeWorker';
+import type { PackedValues } from './pack';
 import type { Window } from './voi';
 
 export type { PngSpec } from './decodeWorker';
@@ -77,6 +78,8 @@ export interface SliceRequest {
   gray?: boolean;
   /** PNG encodes of the grey image (sharp, in the worker), one per spec in this order; needs `window`. */
   png?: PngSpec[];
+  /** The grey modality values packed for the viewer's webview (pack.ts). */
+  packed?: boolean;
 }
 
 /** A slice decoded by {@link DecodePool.decodeSlice}: what was asked for. */
@@ -90,6 +93,8 @@ export interface SliceResult {
   gray?: Uint8Array;
   /** The PNG files, in the order of `request.png`. */
   png?: Uint8Array[];
+  /** Packed grey values, when asked for. */
+  packed?: PackedValues;
 }
 
 interface Job {
@@ -270,8 +275,8 @@ export class DecodePool {
       const job = this.queue.shift() as Job;
       if (slot.jobs.size === 0) slot.worker.ref();
       slot.jobs.set(job.id, job);
-      const { values, window, gray, png } = job.request;
-      const request: DecodeRequest = { id: job.id, path: job.path, frame: job.frame, values, window, gray, png };
+      const { values, window, gray, png, packed } = job.request;
+      const request: DecodeRequest = { id: job.id, path: job.path, frame: job.frame, values, window, gray, png, packed };
       slot.worker.postMessage(request);
     }
   }
@@ -294,7 +299,7 @@ export class DecodePool {
     slot.jobs.delete(reply.id);
     if (slot.jobs.size === 0) slot.worker.unref();
     if (reply.ok) {
-      job.resolve({ path: job.path, frame: job.frame, info: reply.info, values: reply.values, gray: reply.gray, png: reply.png });
+      job.resolve({ path: job.path, frame: job.frame, info: reply.info, values: reply.values, gray: reply.gray, png: reply.png, packed: reply.packed });
     } else {
       const { code, message, name, stack } = reply.error;
       const cause = Object.assign(new Error(message), { name, stack });

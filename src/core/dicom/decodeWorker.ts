@@ -16,6 +16,7 @@ import { loadImage } from './load';
 import { modalityValues } from './lut';
 import { decodeFrame, type StoredPixels } from './pixels';
 import { windowModality, type Window } from './voi';
+import { greyValues, packValues, type PackedValues } from './pack';
 
 /** A grey image to encode as PNG: `width`×`height` (resized when not the slice's size), zlib `level` 0…9. */
 export interface PngSpec {
@@ -37,11 +38,13 @@ export interface DecodeRequest {
   gray?: boolean;
   /** Encode the grey image as PNG at these sizes (needs `window`). */
   png?: PngSpec[];
+  /** Send the grey modality values packed for the viewer (pack.ts). */
+  packed?: boolean;
 }
 
 /** A reply to the pool: what was asked for, or what went wrong. */
 export type DecodeReply =
-  | { id: number; ok: true; info: ImageInfo; values?: Float32Array; gray?: Uint8Array; png?: Uint8Array[] }
+  | { id: number; ok: true; info: ImageInfo; values?: Float32Array; gray?: Uint8Array; png?: Uint8Array[]; packed?: PackedValues }
   | { id: number; ok: false; error: { code?: string; message: string; name: string; stack?: string } };
 
 /** Stored value → modality value and → grey, for every bit pattern of Bits Stored (≤ 16) bits. */
@@ -91,6 +94,11 @@ function lookupValues(stored: StoredPixels, mask: number, table: Float32Array): 
   return out;
 }
 
+/** The bytes in an ArrayBuffer of their own (a Buffer may share a pool's), so it can be transferred. */
+function ownBuffer(b: Uint8Array): Uint8Array {
+  return b.byteOffset === 0 && b.byteLength === b.buffer.byteLength ? new Uint8Array(b.buffer, 0, b.byteLength) : new Uint8Array(b);
+}
+
 async function handle(request: DecodeRequest): Promise<void> {
   const port = parentPort;
   if (!port) return;
@@ -112,7 +120,8 @@ async function handle(request: DecodeRequest): Promise<void> {
         values = modalityValues(stored, info);
         gray = windowModality(values, info, win);
       }
-    } else if (wantValues) values = modalityValues(stored, info);
+    } else if (wantValues || request.packed) values = modalityValues(stored, info);
+    const packed = request.packed && values ? packValues(greyValues(values, info)) : undefined;
     const png = win && request.png ? await Promise.all(request.png.map((spec) => encodeGray8Png(gray as Uint8Array, info.rows, info.columns, spec))) : undefined;
     const reply: DecodeReply = { id: request.id, ok: true, info };
     const transfer: ArrayBuffer[] = [];
@@ -124,9 +133,13 @@ async function handle(request: DecodeRequest): Promise<void> {
       reply.gray = gray;
       transfer.push(gray.buffer as ArrayBuffer);
     }
+    if (packed) {
+      reply.packed = { type: packed.type, data: ownBuffer(packed.data) };
+      transfer.push(reply.packed.data.buffer as ArrayBuffer);
+    }
     if (png) {
       // Transfer each PNG's own ArrayBuffer; a Buffer that shares one (a pool) is copied first.
-      reply.png = png.map((b) => (b.byteOffset === 0 && b.byteLength === b.buffer.byteLength ? new Uint8Array(b.buffer, 0, b.byteLength) : new Uint8Array(b)));
+      reply.png = png.map(ownBuffer);
       for (const p of reply.png) transfer.push(p.buffer as ArrayBuffer);
     }
     port.postMessage(reply, transfer);

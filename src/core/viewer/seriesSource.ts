@@ -7,7 +7,8 @@ import type { ViewerSlice } from '../../protocol/viewer';
 import type { DecodePool } from '../dicom/decodePool';
 import type { ImageInfo } from '../dicom/image';
 import { loadImage, loadStored, type LoadedImage } from '../dicom/load';
-import { fileWindow, modalityValues, paddingMask, voiFunction } from '../dicom/lut';
+import { greyValues, packValues, type PackedValues } from '../dicom/pack';
+import { fileWindow, modalityValues, voiFunction } from '../dicom/lut';
 import { TS_NAMES } from '../dicom/uids';
 import { paddingRange } from '../dicom/voi';
 
@@ -65,27 +66,24 @@ export class SeriesSource {
     const entry = this.entries[index];
     if (!entry) throw new RangeError(`slice ${index} out of range (0…${this.entries.length - 1})`);
     let info: ImageInfo;
-    let values: Float32Array;
-    let pad: Uint8Array | undefined;
+    let packed: PackedValues;
     if (this.pool) {
-      const slice = await this.pool.decodeSlice(entry.path, { frame: entry.frame });
+      const slice = await this.pool.decodeSlice(entry.path, { frame: entry.frame, values: false, packed: true });
       info = slice.info;
-      const decoded = slice.values as Float32Array;
-      values = info.samplesPerPixel === 1 ? decoded : luminance(decoded, info.rows * info.columns);
-      pad = info.samplesPerPixel === 1 ? modalityPaddingMask(values, info) : undefined;
+      packed = slice.packed as PackedValues;
     } else {
       const image = await this.image(entry.path);
-      const stored = await loadStored(image, entry.frame);
       info = image.info;
-      values = info.samplesPerPixel === 1 ? modalityValues(stored, info) : luminance(stored, info.rows * info.columns);
-      pad = info.samplesPerPixel === 1 ? paddingMask(stored, info) : undefined;
+      packed = packValues(greyValues(modalityValues(await loadStored(image, entry.frame), info), info));
     }
+    const pad = info.samplesPerPixel === 1 ? paddingRange(info) : undefined;
     return {
       index,
       rows: info.rows,
       columns: info.columns,
-      values: exactBuffer(values),
-      padding: pad ? exactBuffer(pad) : undefined,
+      values: exactBuffer(packed.data),
+      valueType: packed.type,
+      ...(pad ? { paddingRange: pad } : {}),
       invert: info.photometricInterpretation === 'MONOCHROME1',
       voiFunction: voiFunction(info),
       fileWindow: fileWindow(info),
@@ -101,24 +99,3 @@ export class SeriesSource {
   }
 }
 
-/** 1 where a modality value lies in the padding range (voi.ts paddingRange); undefined when none does. */
-function modalityPaddingMask(values: Float32Array, info: ImageInfo): Uint8Array | undefined {
-  const range = paddingRange(info);
-  if (!range) return undefined;
-  const mask = new Uint8Array(values.length);
-  let any = false;
-  for (let i = 0; i < values.length; i++) {
-    if (values[i] >= range[0] && values[i] <= range[1]) {
-      mask[i] = 1;
-      any = true;
-    }
-  }
-  return any ? mask : undefined;
-}
-
-/** Colour images are shown as luminance (ITU-R BT.601) in this grey viewer. */
-function luminance(rgb: ArrayLike<number>, pixels: number): Float32Array {
-  const out = new Float32Array(pixels);
-  for (let i = 0; i < pixels; i++) out[i] = 0.299 * rgb[i * 3] + 0.587 * rgb[i * 3 + 1] + 0.114 * rgb[i * 3 + 2];
-  return out;
-}

@@ -18,8 +18,22 @@ export interface OverlaySlice {
   vertebrae: { name: string; cls: number; conf: number; box: [number, number, number, number]; fracture?: number }[];
   /** Slice fracture probability (max over its vertebrae, or the slice classifier's); null when none. */
   fracture: number | null;
-  /** Grad-CAM on the slice grid, quantised to 0…255 by this slice's maximum (`max`); absent without one. */
-  heatmap?: { data: Uint8Array; max: number };
+  /** Grad-CAM on the slice grid, quantised and cut to its non-zero rectangle ({@link quantiseHeatmap}); absent without one. */
+  heatmap?: QuantisedHeatmap;
+}
+
+/**
+ * A heat map quantised to 0…255 by its maximum (`max`) and cut to the rectangle holding its non-zero values
+ * (x, y, width, height in slice pixels): Grad-CAM lives in the vertebra crops, a few percent of a slice, so a
+ * whole series' maps stay cached and cross to the webview in a few kilobytes each.
+ */
+export interface QuantisedHeatmap {
+  data: Uint8Array;
+  max: number;
+  x: number;
+  y: number;
+  width: number;
+  height: number;
 }
 
 /** One slice's line in the study strip. */
@@ -41,35 +55,56 @@ export interface StudySummary {
   peakIndex: (number | null)[];
 }
 
-/** Quantise a heat map by its maximum. */
-export function quantiseHeatmap(heat: Float32Array): { data: Uint8Array; max: number } {
+/** Quantise a `columns`-wide heat map by its maximum and cut it to the rectangle of values that quantise above 0. */
+export function quantiseHeatmap(heat: Float32Array, columns: number): QuantisedHeatmap {
   let max = 0;
   for (let i = 0; i < heat.length; i++) if (heat[i] > max) max = heat[i];
-  const data = new Uint8Array(heat.length);
-  if (max > 0) for (let i = 0; i < heat.length; i++) data[i] = Math.round((255 * heat[i]) / max);
-  return { data, max };
+  const rows = Math.floor(heat.length / columns);
+  let x0 = columns;
+  let y0 = rows;
+  let x1 = -1;
+  let y1 = -1;
+  const floor = max / 510; // quantises to 0 below this
+  for (let y = 0; y < rows && max > 0; y++) {
+    for (let x = 0, i = y * columns; x < columns; x++, i++) {
+      if (heat[i] < floor) continue;
+      if (x < x0) x0 = x;
+      if (x > x1) x1 = x;
+      if (y < y0) y0 = y;
+      y1 = y;
+    }
+  }
+  if (x1 < 0) return { data: new Uint8Array(0), max, x: 0, y: 0, width: 0, height: 0 };
+  const width = x1 - x0 + 1;
+  const height = y1 - y0 + 1;
+  const data = new Uint8Array(width * height);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0, i = (y0 + y) * columns + x0; x < width; x++, i++) data[y * width + x] = Math.round((255 * heat[i]) / max);
+  }
+  return { data, max, x: x0, y: y0, width, height };
 }
 
 function toOverlay(index: number, f: SliceFindings): OverlaySlice {
   return {
     index, rows: f.rows, columns: f.columns, fracture: f.fracture,
     vertebrae: f.vertebrae.map((v) => ({ name: v.name, cls: v.cls, conf: v.conf, box: v.box, ...(v.fracture !== undefined ? { fracture: v.fracture } : {}) })),
-    ...(f.heatmap ? { heatmap: quantiseHeatmap(f.heatmap) } : {}),
+    ...(f.heatmap ? { heatmap: quantiseHeatmap(f.heatmap, f.columns) } : {}),
   };
 }
 
-/** Overlays of one series, cached per slice (heat maps of the last `keepHeatmaps` slices kept). */
+/** Overlays of one series, cached per slice (heat maps up to `heatmapBytes`, oldest dropped first). */
 export class StudyInference {
   private readonly done = new Map<number, OverlaySlice>();
   private readonly running = new Map<number, Promise<OverlaySlice>>();
   private readonly heatOrder: number[] = [];
+  private heatBytes = 0;
   private background?: AbortController;
 
   constructor(
     private readonly engine: InferenceEngine,
     private readonly entries: readonly SliceEntry[],
     private readonly pool: DecodePool,
-    private readonly options: { keepHeatmaps?: number; study?: string } = {},
+    private readonly options: { heatmapBytes?: number; study?: string } = {},
   ) {}
 
   /** The overlays of slice `index` (inferred now unless cached). */
@@ -98,10 +133,14 @@ export class StudyInference {
     this.done.set(o.index, o);
     if (!o.heatmap) return;
     this.heatOrder.push(o.index);
-    const limit = this.options.keepHeatmaps ?? 64;
-    while (this.heatOrder.length > limit) {
+    this.heatBytes += o.heatmap.data.length;
+    const limit = this.options.heatmapBytes ?? 64 * 2 ** 20;
+    while (this.heatBytes > limit && this.heatOrder.length > 1) {
       const old = this.done.get(this.heatOrder.shift() as number);
-      if (old) delete old.heatmap;
+      if (old?.heatmap) {
+        this.heatBytes -= old.heatmap.data.length;
+        delete old.heatmap;
+      }
     }
   }
 

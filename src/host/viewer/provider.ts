@@ -129,6 +129,7 @@ export class DicomViewerProvider implements vscode.CustomReadonlyEditorProvider<
     const name = document.uri.path.split('/').pop() ?? 'DICOM';
     webview.html = webviewHtml(webview, this.extensionUri, 'viewer', escapeHtml(name), BODY);
     const session = new ViewerSession(document.uri, this.extensionUri, this.pool, this.models, (m) => void webview.postMessage(m));
+    session.open();
     const disposables: vscode.Disposable[] = [
       webview.onDidReceiveMessage((m: unknown) => session.receive(m)),
       vscode.workspace.onDidChangeConfiguration((e) => {

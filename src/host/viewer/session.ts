@@ -29,6 +29,11 @@ export class ViewerSession {
   /** How the series is windowed (MONOCHROME1, VOI function), read once for the reformats. */
   private display?: Promise<{ invert: boolean; voiFunction: 'LINEAR' | 'LINEAR_EXACT' | 'SIGMOID' }>;
   private readonly tags = new Map<number, Promise<TagEntry[]>>();
+  /** The opened file's slice and its series, started when the editor opens (before the webview is ready). */
+  private opening?: Promise<OpenedSeries>;
+  private started = false;
+  /** The last state notifications, replayed when the webview reloads (it is not kept while hidden). */
+  private readonly lastState = new Map<string, HostToViewer>();
   private readonly cancelled = new Set<number>();
   private generation = 0;
   private disposed = false;
@@ -42,7 +47,26 @@ export class ViewerSession {
   ) {}
 
   private notify<M extends HostToViewer & { kind: 'rpc/notify' }>(method: M['method'], params: M['params']): void {
-    if (!this.disposed) this.post({ kind: 'rpc/notify', method, params } as HostToViewer);
+    if (this.disposed) return;
+    const m = { kind: 'rpc/notify', method, params } as HostToViewer;
+    if (method !== 'viewer/preview') this.lastState.set(method, m);
+    this.post(m);
+  }
+
+  /**
+   * Begin reading as soon as the editor opens, while the webview loads: the opened file's slice (the first
+   * pixels) and, beside it, the scan of its folder's series.
+   */
+  open(): void {
+    if (this.uri.scheme !== 'file' || this.opening) return;
+    const path = this.uri.fsPath;
+    // Posted as soon as it is decoded: VS Code holds messages for a webview until its page has loaded, so
+    // this does not wait for the page's ready round trip (and a lost one only means the pixels come with init).
+    void new SeriesSource([{ path, frame: 0 }], { pool: this.pool }).getSlice(0).then((s) => {
+      if (!this.disposed && !this.opened) this.post({ kind: 'rpc/notify', method: 'viewer/preview', params: { ...s, index: -1 } });
+    }, () => undefined);
+    this.opening = loadImage(path).then(() => openSeriesFor(path)); // the opened file must be readable; neighbours may be skipped
+    this.opening.catch(() => undefined);
   }
 
   /** A message from the webview: validated, then handled; a bad request gets an error response. */
@@ -53,7 +77,7 @@ export class ViewerSession {
       return;
     }
     const m = parsed.message;
-    if (m.kind === 'rpc/notify') void this.init();
+    if (m.kind === 'rpc/notify') void this.webviewReady();
     else if (m.kind === 'rpc/cancel') this.cancelled.add(m.id);
     else void this.answer(m.id, () => this.handle(m.method, m.params as never));
   }
@@ -110,19 +134,26 @@ export class ViewerSession {
     return this.source;
   }
 
-  private async init(): Promise<void> {
+  /** The webview (re)loaded: the first time, start; after a reload, tell it again what it knew. */
+  private async webviewReady(): Promise<void> {
+    if (this.started) {
+      for (const m of this.lastState.values()) this.post(m);
+      return;
+    }
+    this.started = true;
     if (this.uri.scheme !== 'file') {
       this.notify('viewer/fatal', { message: `${this.uri.toString()}: only files on disk can be opened (scheme "${this.uri.scheme}")` });
       return;
     }
+    this.open();
     const path = this.uri.fsPath;
     try {
-      await loadImage(path); // the opened file itself must be readable; its neighbours may be skipped
-      this.opened = await openSeriesFor(path);
+      this.opened = await this.opening;
     } catch (err) {
       this.notify('viewer/fatal', { message: formatUserError(err, path) });
       return;
     }
+    if (!this.opened) return;
     this.source = new SeriesSource(this.opened.entries, { pool: this.pool });
     this.notify('viewer/init', this.opened.init);
     this.loadTruth();
@@ -198,7 +229,7 @@ export class ViewerSession {
 function overlayMessage(o: OverlaySlice): ViewerOverlay {
   return {
     index: o.index, rows: o.rows, columns: o.columns, fracture: o.fracture, boxes: o.vertebrae,
-    ...(o.heatmap ? { heatmap: exactBuffer(o.heatmap.data), heatmapMax: o.heatmap.max } : {}),
+    ...(o.heatmap ? { heatmap: { ...o.heatmap, data: exactBuffer(o.heatmap.data) } } : {}),
   };
 }
 
