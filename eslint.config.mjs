@@ -28,8 +28,8 @@ export default tseslint.config(
           ...nodeBuiltins.map((name) => ({ name, message: 'webview/ is browser code: no node modules.' }))],
         // voi.ts is pure arithmetic with no imports: sharing it keeps the viewer's pixels equal to the CLI's.
         // viewTransform.ts and reformat.ts are the viewer's coordinate owners (pure maths, no imports), unit-tested in Node.
-        // bytePlanes.ts unpacks what dicom/pack.ts packs (pure, no imports).
-        patterns: [{ regex: '/src/(host|cli)/|/src/core/(?!dicom/voi$|dicom/bytePlanes$|viewer/viewTransform$|viewer/reformat$)', message: 'webview/ may import only src/protocol (types), src/core/dicom/{voi,bytePlanes} and src/core/viewer/{viewTransform,reformat}.' }],
+        // bytePlanes.ts unpacks what dicom/pack.ts packs; classColours.ts colours boxes as the CLI does (pure, no imports).
+        patterns: [{ regex: '/src/(host|cli)/|/src/core/(?!dicom/voi$|dicom/bytePlanes$|viewer/viewTransform$|viewer/reformat$|classColours$)', message: 'webview/ may import only src/protocol (types), src/core/dicom/{voi,bytePlanes}, src/core/classColours and src/core/viewer/{viewTransform,reformat}.' }],
       }],
     },
   },

@@ -264,8 +264,10 @@ export function workbenchUrl({ host = '127.0.0.1', port, workspace }) {
  * Starts code-server on 127.0.0.1 with the extension at `extensionPath` symlinked into a fresh extensions dir,
  * all of its state (HOME, XDG_*, TMPDIR, user data, config) inside `testDir`. Resolves once it answers /healthz.
  * @param {{ testDir: string, workspace?: string, port?: number, extensionPath?: string,
- *           settings?: object, timeoutMs?: number, log?: (line: string) => void }} opts settings: user settings
- *   for a new profile (merged over quiet defaults); timeoutMs: how long to wait for /healthz.
+ *           settings?: object, workspaceTrust?: boolean, timeoutMs?: number, log?: (line: string) => void }} opts
+ *   settings: user settings for a new profile (merged over quiet defaults); workspaceTrust: keep VS Code's
+ *   Workspace Trust on, the folder opening in Restricted Mode (default off: tests and `npm start` run trusted);
+ *   timeoutMs: how long to wait for /healthz.
  * @returns {Promise<{ url: string, port: number, pid: number, logFile: string, stop: () => Promise<void>,
  *   openFile: (file: string, opts?: { timeoutMs?: number, signal?: AbortSignal }) => Promise<boolean>,
  *   done: Promise<{ code: number | null, signal: string | null }> }>} done resolves when the server exits.
@@ -276,6 +278,7 @@ export async function launchCodeServer({
   port,
   extensionPath = REPO_ROOT,
   settings = {},
+  workspaceTrust = false,
   timeoutMs = 60_000,
   log = () => {},
 }) {
@@ -300,7 +303,8 @@ export async function launchCodeServer({
     'workbench.startupEditor': 'none',
     'workbench.tips.enabled': false,
     'workbench.welcomePage.walkthroughs.openOnInstall': false,
-    'security.workspace.trust.enabled': false,
+    'security.workspace.trust.enabled': workspaceTrust,
+    'security.workspace.trust.startupPrompt': 'never', // untrusted folders open in Restricted Mode, no modal
     'telemetry.telemetryLevel': 'off',
     'extensions.autoCheckUpdates': false,
     'extensions.autoUpdate': false,
@@ -326,7 +330,7 @@ export async function launchCodeServer({
     '--bind-addr', `127.0.0.1:${port}`,
     '--disable-telemetry',
     '--disable-update-check',
-    '--disable-workspace-trust',
+    ...(workspaceTrust ? [] : ['--disable-workspace-trust']),
     '--user-data-dir', dirs.userData,
     '--extensions-dir', dirs.extensions,
     '--config', configFile,

@@ -140,11 +140,14 @@ export function samplePoints(values, columns, rows, n = 7) {
   return pts;
 }
 
-/** Launches code-server on the workspace and Chromium on it; `close()` ends both. `settings`: user settings for the fresh profile. */
-export async function startWorkbench({ workspace = WORKSPACE, settings = {}, log = () => {} } = {}) {
+/**
+ * Launches code-server on the workspace and Chromium on it; `close()` ends both. `settings`: user settings for
+ * the fresh profile; `workspaceTrust`: Workspace Trust on, the folder in Restricted Mode.
+ */
+export async function startWorkbench({ workspace = WORKSPACE, settings = {}, workspaceTrust = false, log = () => {} } = {}) {
   const testDir = path.join(OUT_DIR, 'code-server');
   fs.rmSync(testDir, { recursive: true, force: true }); // fresh profile: nothing restored from an earlier run
-  const server = await launchCodeServer({ testDir, workspace, settings, log });
+  const server = await launchCodeServer({ testDir, workspace, settings, workspaceTrust, log });
   let browser;
   try {
     // launch() gives every run a fresh temporary profile (user-data-dir) and deletes it on close.

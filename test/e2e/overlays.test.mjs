@@ -9,6 +9,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { OUT_DIR, cli, closeAllEditors, quickOpen, screenshot, startWorkbench, viewerFrame, waitForDataset, waitForState } from './harness.mjs';
 import { ensureCodeServer } from '../../scripts/code-server.mjs';
+import sharp from 'sharp';
 
 const TEST = { timeout: 120_000 };
 const WS = path.join(OUT_DIR, 'overlays-workspace');
@@ -42,6 +43,44 @@ async function drawnBoxes() {
     const y = Number(r.getAttribute('y'));
     return { name: g.dataset.name, conf: Number(g.dataset.conf), box: [x, y, x + Number(r.getAttribute('width')), y + Number(r.getAttribute('height'))] };
   }));
+}
+
+/** The class colours C1, C2, … (src/core/classColours.ts), which the viewer and the CLI both draw boxes in. */
+const CLASS_COLOURS = ['#e6194b', '#3cb44b', '#ffe119', '#5b9bff', '#f58231', '#911eb4', '#46f0f0', '#f032e6', '#bcf60c', '#fabebe'];
+
+/** RGBA pixels of a PNG. */
+async function rgba(png) {
+  const { data, info } = await sharp(png).ensureAlpha().raw().toBuffer({ resolveWithObject: true });
+  return { data, width: info.width, height: info.height };
+}
+
+/**
+ * Where a box's four edges lie in an image of the slice drawn at `scale` image pixels per slice pixel: for
+ * each edge, the image row (column) near the expected one holding the most pixels of the box colour along
+ * the box's span — in slice pixels. Labels sit outside the span searched, grey pixels never match a colour.
+ */
+function edgesIn(img, scale, box, colour) {
+  const [R, G, B] = [1, 3, 5].map((i) => parseInt(colour.slice(i, i + 2), 16));
+  const hit = (x, y) => {
+    if (x < 0 || y < 0 || x >= img.width || y >= img.height) return false;
+    const k = 4 * (y * img.width + x);
+    return Math.abs(img.data[k] - R) + Math.abs(img.data[k + 1] - G) + Math.abs(img.data[k + 2] - B) < 90;
+  };
+  const [x1, y1, x2, y2] = box.map((v) => v * scale);
+  const inset = 4 * scale;
+  const best = (from, to, count) => {
+    let arg = NaN;
+    let max = 0;
+    for (let p = Math.floor(from); p <= Math.ceil(to); p++) {
+      const n = count(p);
+      if (n > max) [arg, max] = [p, n];
+    }
+    return (arg + 0.5) / scale;
+  };
+  const column = (x) => { let n = 0; for (let y = Math.round(y1 + inset); y < y2 - inset; y++) n += hit(x, y) ? 1 : 0; return n; };
+  const row = (y) => { let n = 0; for (let x = Math.round(x1 + inset); x < x2 - inset; x++) n += hit(x, y) ? 1 : 0; return n; };
+  const r = 3 * scale;
+  return [best(x1 - r, x1 + r, column), best(y1 - r, y1 + r, row), best(x2 - r, x2 + r, column), best(y2 - r, y2 + r, row)];
 }
 
 test('the viewer runs the default models: boxes drawn where `dicom-ml render --overlay` puts them, Grad-CAM on, fracture probability shown', TEST, async () => {
@@ -83,9 +122,29 @@ test('the viewer runs the default models: boxes drawn where `dicom-ml render --o
   await waitForDataset(frame, (d) => d.boxes === '0', 'boxes hidden by B');
   await wb.page.keyboard.press('h');
   await waitForDataset(frame, (d) => d.heatmap === 'false', 'heat map hidden by H');
+  // Pixels: the boxes on screen (heat map and truth off) lie on the slice pixels where `dicom-ml render
+  // --overlay boxes` draws them — each edge found independently in both images, within 1.5 slice pixels.
   await wb.page.keyboard.press('b');
+  await wb.page.keyboard.press('t');
+  await waitForDataset(frame, (d) => d.boxes === String(expected.vertebrae.length) && d.truth === '0', 'boxes back, truth hidden');
+  const cliPng = path.join(OUT_DIR, 'overlay-reference-boxes.png');
+  await cli('render', path.join(study.dir, opened), '--overlay', 'boxes', '--out', cliPng);
+  const reference = await rgba(fs.readFileSync(cliPng));
+  const shot = await rgba(await frame.locator('#layers').screenshot({ path: path.join(OUT_DIR, 'overlay-viewer-boxes.png') }));
+  const scale = shot.width / reference.width;
+  assert.ok(scale > 0.5, `the slice is shown at ${scale.toFixed(2)}× (enough pixels to find edges)`);
+  for (const v of expected.vertebrae) {
+    const colour = CLASS_COLOURS[Number(/^C(\d)$/.exec(v.name)[1]) - 1]; // the default detector's classes C1…C7 are ids 0…6
+    const inCli = edgesIn(reference, 1, v.box, colour);
+    const onScreen = edgesIn(shot, scale, v.box, colour);
+    inCli.forEach((e, k) => {
+      assert.ok(Number.isFinite(e) && Number.isFinite(onScreen[k]), `${v.name}: edge ${k} found in both images (CLI ${e}, viewer ${onScreen[k]})`);
+      assert.ok(Math.abs(e - onScreen[k]) <= 1.5, `${v.name}: edge ${k} at slice pixel ${onScreen[k].toFixed(2)} on screen, ${e.toFixed(2)} in the CLI's PNG`);
+    });
+  }
+  await wb.page.keyboard.press('t');
   await wb.page.keyboard.press('h');
-  await waitForDataset(frame, (d) => d.boxes === String(expected.vertebrae.length) && d.heatmap === 'true', 'both back');
+  await waitForDataset(frame, (d) => d.boxes === String(expected.vertebrae.length) && d.heatmap === 'true', 'all back');
 });
 
 test('the study strip and summary fill in; clicking a vertebra goes to its most suspicious slice', TEST, async () => {
@@ -195,6 +254,15 @@ test('sagittal reformat with C1–C7 labels and a linked crosshair; clicking it 
   await frame.locator('canvas#reformat').click({ position: { x: box.width / 2, y: box.height * 0.1 } });
   const after = await waitForDataset(frame, (d) => d.slice !== ds.slice, 'the axial slice follows the click');
   assert.ok(Number(after.slice) >= 0);
+  // Coronal: the same linked view across the other axis, patient right on the viewer's left.
+  await wb.page.keyboard.press('c');
+  await waitForDataset(frame, (d) => d.plane === 'coronal' && /^coronal:\d+$/.test(d.reformat ?? ''), 'the coronal reformat', { timeout: 60_000 });
+  const c = await frame.evaluate(() => ({ height: document.querySelector('canvas#reformat').height, orient: [...document.querySelectorAll('#reformat-marks .orient')].map((t) => t.textContent), crosshair: document.querySelectorAll('#reformat-marks .crosshair').length, labels: document.querySelectorAll('#reformat-marks .vertebra-label').length }));
+  assert.equal(c.height, study.files.length, 'one coronal row per slice');
+  assert.ok(['R', 'L', 'S', 'I'].every((d) => c.orient.includes(d)), `coronal directions ${c.orient}`);
+  assert.equal(c.crosshair, 1);
+  assert.ok(c.labels >= 4, `vertebra labels on the coronal view: ${c.labels}`);
+  await screenshot(wb.page, '36b-coronal');
   await wb.page.keyboard.press('a');
   await waitForDataset(frame, (d) => d.plane === 'axial', 'back to axial');
 });

@@ -45,11 +45,6 @@ export function colormapTable(name: ColormapName): Uint8Array {
   return t;
 }
 
-/** CSS colour of class `cls` (C1…C7 and beyond): distinct hues that read on grey CT. */
-export function classColour(cls: number): string {
-  const palette = ['#e6194b', '#3cb44b', '#ffe119', '#5b9bff', '#f58231', '#911eb4', '#46f0f0', '#f032e6', '#bcf60c', '#fabebe'];
-  return palette[((cls % palette.length) + palette.length) % palette.length];
-}
 
 /** A probability 0…1 as a colour from green (0) through yellow to red (1). */
 export function probabilityColour(p: number): string {

@@ -5,7 +5,8 @@
  * pan without their own maths; toggling one never re-windows the image.
  */
 import type { ViewerOverlay, ViewerTruth } from '../../src/protocol/viewer';
-import { classColour, colormapTable, type ColormapName } from './colormaps';
+import { classColour } from '../../src/core/classColours';
+import { colormapTable, type ColormapName } from './colormaps';
 
 /** What the user chose to see. */
 export interface OverlayOptions {

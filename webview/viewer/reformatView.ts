@@ -7,7 +7,7 @@
 import type { ViewerReformat, ViewerStudy, ViewerWindow } from '../../src/protocol/viewer';
 import { windowToGray8 } from '../../src/core/dicom/voi';
 import { canvasTransform, createView, reset, type ViewState } from '../../src/core/viewer/viewTransform';
-import { classColour } from './colormaps';
+import { classColour } from '../../src/core/classColours';
 
 const SVG = 'http://www.w3.org/2000/svg';
 

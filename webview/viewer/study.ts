@@ -5,7 +5,8 @@
  * slice).
  */
 import type { ViewerStudy } from '../../src/protocol/viewer';
-import { classColour, probabilityColour } from './colormaps';
+import { classColour } from '../../src/core/classColours';
+import { probabilityColour } from './colormaps';
 
 export class StripView {
   private study: ViewerStudy | undefined;

@@ -5,6 +5,7 @@
  * detector confidence and fracture probability (an SVG layer composited by sharp). Pure pixels in, PNG out.
  */
 import type { SliceFindings } from './engine';
+import { classColour } from '../classColours';
 
 /** Jet colour map (matplotlib/OpenCV COLORMAP_JET shape) for t in 0…1 → [r, g, b]. */
 export function jet(t: number): [number, number, number] {
@@ -37,7 +38,6 @@ export function blendHeatmap(gray: Uint8Array, heat: Float32Array | undefined, r
   return rgb;
 }
 
-const COLOURS = ['#e6194b', '#3cb44b', '#ffe119', '#5b9bff', '#f58231', '#911eb4', '#46f0f0', '#f032e6', '#bcf60c', '#fabebe'];
 
 function escapeXml(s: string): string {
   return s.replace(/[<>&'"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&apos;', '"': '&quot;' })[c] as string);
@@ -48,7 +48,7 @@ export function boxesSvg(f: SliceFindings): string {
   const font = Math.max(9, Math.round(Math.min(f.rows, f.columns) / 40));
   const parts = f.vertebrae.map((v) => {
     const [x1, y1, x2, y2] = v.box;
-    const colour = COLOURS[v.cls % COLOURS.length];
+    const colour = classColour(v.cls);
     const label = `${v.name} ${v.conf.toFixed(2)}${v.fracture !== undefined ? ` · fx ${v.fracture.toFixed(2)}` : ''}`;
     const ty = y1 - 3 < font ? y2 + font + 1 : y1 - 3;
     return `<rect x="${x1.toFixed(1)}" y="${y1.toFixed(1)}" width="${(x2 - x1).toFixed(1)}" height="${(y2 - y1).toFixed(1)}" fill="none" stroke="${colour}" stroke-width="${Math.max(1, font / 8).toFixed(1)}"/>`
