@@ -45,14 +45,27 @@ const sBig = BIG > 0 ? await study(`s${BIG}`, ['--slices', `${BIG}-${BIG}`, '--s
 const wb = await startWorkbench({ workspace: WS });
 const result = { slices: N, node: process.version };
 try {
-  // 1. First pixels.
+  // 1. First pixels: three opens of different slices (closed in between), the median reported.
+  const opens = [];
+  for (const at of [0.3, 0.7, 0.5]) {
+    const t = Date.now();
+    await quickOpen(wb.page, `${s300.rel}/${s300.files[Math.floor(N * at)]}`);
+    const f = await viewerFrame(wb.page, { timeout: 60_000 });
+    const d = await waitForDataset(f, (x) => x.drawn !== undefined, 'first pixels', { timeout: 60_000 });
+    opens.push({ firstDrawMs: Number(d.firstDrawMs), readyMs: Number(d.readyMs), openToPixelsMs: Date.now() - t });
+    if (opens.length < 3) {
+      await closeAllEditors(wb.page);
+      await wb.page.waitForTimeout(1000);
+    }
+  }
+  const median = (k) => opens.map((o) => o[k]).sort((a, b) => a - b)[1];
+  result.opens = opens;
+  result.firstPixelsMs = median('firstDrawMs');
+  result.webviewReadyMs = median('readyMs');
+  result.openToPixelsMs = median('openToPixelsMs');
   const t0 = Date.now();
-  await quickOpen(wb.page, `${s300.rel}/${s300.files[Math.floor(N / 2)]}`);
   let frame = await viewerFrame(wb.page, { timeout: 60_000 });
-  let ds = await waitForDataset(frame, (d) => d.drawn !== undefined, 'first pixels', { timeout: 60_000 });
-  result.firstPixelsMs = Number(ds.firstDrawMs);
-  result.webviewReadyMs = Number(ds.readyMs);
-  result.openToPixelsMs = Date.now() - t0;
+  let ds;
   // 2. Scrolling with overlays (after the background pass so every overlay is cached, as when a user scrolls back).
   await waitForDataset(frame, (d) => d.analysed === `${N}/${N}`, 'the background pass', { timeout: 600_000 });
   result.analysedAfterMs = Date.now() - t0;
@@ -97,10 +110,11 @@ try {
 }
 const line = (k, v, target) => console.log(`  ${k.padEnd(40)} ${v}${target ? `   (target ${target})` : ''}`);
 console.log('viewer in code-server + Chromium (2 shared cores):');
-line('first pixels after the webview starts', `${result.firstPixelsMs?.toFixed(0)} ms`, '≤ 150 ms');
-line('  of which the webview loading its script', `${result.webviewReadyMs?.toFixed(0)} ms`);
+line('first pixels after the webview starts', `${result.firstPixelsMs?.toFixed(0)} ms (median of 3)`, '≤ 150 ms');
+line('  of which the page loading (code-server)', `${result.webviewReadyMs?.toFixed(0)} ms`);
+line('  after the page is up', `${(result.firstPixelsMs - result.webviewReadyMs).toFixed(0)} ms`);
 line('Quick Open Enter → first pixels', `${result.openToPixelsMs} ms`);
-line('background pass over the series', `${(result.analysedAfterMs / 1000).toFixed(1)} s for ${N} slices`);
+line('background pass over the series', `${(result.analysedAfterMs / 1000).toFixed(1)} s for ${N} slices (from the third open)`);
 line('scrolling with overlays', `${result.scrollSlicesPerSecond?.toFixed(1)} slices/s`, '≥ 60');
 if (result.memory) line('extension host memory for the volume', `+${result.memory.deltaMb.toFixed(0)} MB for a ${result.memory.rawVolumeMb.toFixed(0)} MB raw volume (${result.memory.ratioToRaw.toFixed(2)}×)`, '≤ 2×');
 fs.mkdirSync(path.join(REPO_ROOT, 'test-output', 'bench'), { recursive: true });
