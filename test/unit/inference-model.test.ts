@@ -88,3 +88,25 @@ test('sessions are cached per model; CUDA asked for without the CUDA provider ru
     await cache.dispose();
   }
 });
+
+test('a model rewritten in place (a run retrained) is loaded again; an unchanged one is not', { skip }, async () => {
+  const model = join(dir, 'retrained.onnx');
+  await copyFile(join(models, 'vertebra-detector.onnx'), model);
+  await copyFile(join(models, 'vertebra-detector.card.json'), join(dir, 'retrained.card.json'));
+  const cache = new SessionCache({ threads: 1 });
+  try {
+    const first = await cache.get(model);
+    assert.equal(await cache.get(model), first, 'unchanged: the cached session');
+    // The same model with a card saying other class names, written over the old files (new mtime and card).
+    const card = JSON.parse(await readFile(join(dir, 'retrained.card.json'), 'utf8'));
+    card.names = (card.names as string[]).map((v) => `${v}-v2`);
+    await writeFile(join(dir, 'retrained.card.json'), JSON.stringify(card));
+    const second = await cache.get(model);
+    assert.notEqual(second, first, 'changed: loaded again');
+    assert.deepEqual((second.spec as DetectorSpec).names.slice(0, 2), ['C1-v2', 'C2-v2']);
+    await rm(model);
+    await assert.rejects(cache.get(model), /retrained\.onnx: cannot read the model/);
+  } finally {
+    await cache.dispose();
+  }
+});

@@ -1,14 +1,16 @@
 // The viewer's model side: StudyInference (one slice on demand, the series in the background nearest-first,
-// cached, summary with fusion and each vertebra's most suspicious slice) on a phantom study with the shipped
-// default models, and the validation of webview messages (src/host/viewer/messages.ts, no vscode import).
+// cached, summary with fusion and each vertebra's most suspicious slice; multi-frame files frame by frame) on a
+// phantom study with the shipped default models, and the validation of webview messages (src/host/viewer/messages.ts, no vscode import).
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { writeDataset } from '../../src/core/dataset/phantom/writer';
 import { DecodePool } from '../../src/core/dicom/decodePool';
+import { loadImage, loadStored } from '../../src/core/dicom/load';
+import { encodeCtSlice, newUid } from '../../src/core/dicom/write';
 import { InferenceEngine } from '../../src/core/inference/engine';
 import { openSeriesFor } from '../../src/core/viewer/openSeries';
 import { quantiseHeatmap, StudyInference } from '../../src/core/viewer/studyInference';
@@ -58,6 +60,37 @@ describe('StudyInference on a phantom study', { skip }, () => {
       const peak = final.peakIndex[i] as number;
       assert.ok(final.strip[peak]?.vertebrae.includes(i), `C${i + 1}'s peak slice ${peak} holds C${i + 1}`);
     });
+  });
+
+  test('multi-frame: a file holding three slices as frames gets, frame by frame, the overlays of those slices', async () => {
+    const images = join(dir, 'rsna', 'train_images');
+    const uid = (await readdir(images))[0];
+    const sources = ['11.dcm', '12.dcm', '13.dcm'].map((f) => join(images, uid, f));
+    const loaded = await Promise.all(sources.map((p) => loadImage(p)));
+    const { rows, columns } = loaded[0].info;
+    const frames = await Promise.all(loaded.map((im) => loadStored(im, 0)));
+    const pixelData = new Int16Array(3 * rows * columns);
+    frames.forEach((f, k) => pixelData.set(Int16Array.from(f), k * rows * columns));
+    const i0 = loaded[0].info;
+    const multi = join(dir, 'multiframe', 'stack.dcm');
+    await mkdir(join(dir, 'multiframe'), { recursive: true });
+    await writeFile(multi, encodeCtSlice({
+      rows, columns, frames: 3, pixelData, rescaleSlope: i0.rescaleSlope, rescaleIntercept: i0.rescaleIntercept,
+      pixelSpacing: i0.pixelSpacing, imagePositionPatient: i0.imagePositionPatient, imageOrientationPatient: i0.imageOrientationPatient,
+      sopInstanceUID: newUid(), seriesInstanceUID: newUid(), studyInstanceUID: newUid(),
+    }));
+    const opened = await openSeriesFor(multi);
+    assert.deepEqual(opened.entries.map((e) => e.frame), [0, 1, 2]);
+    const s = new StudyInference(engine, opened.entries, pool);
+    let found = 0;
+    for (let k = 0; k < 3; k++) {
+      const got = await s.slice(k);
+      const direct = await engine.inferFile(sources[k]);
+      assert.deepEqual(got.vertebrae.map((v) => [v.cls, v.conf, v.box, v.fracture]), direct.vertebrae.map((v) => [v.cls, v.conf, v.box, v.fracture]), `frame ${k}`);
+      assert.equal(got.fracture, direct.fracture);
+      found += got.vertebrae.length;
+    }
+    assert.ok(found > 0, 'vertebrae found on the frames (the comparison is not of empty lists)');
   });
 
   test('heat maps are quantised by their maximum and cut to their non-zero rectangle', () => {

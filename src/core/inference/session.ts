@@ -6,7 +6,8 @@
  * host) stays free while a model runs.
  */
 import type { InferenceSession } from 'onnxruntime-node';
-import { loadModelSpec, type ModelSpec } from './model';
+import { stat } from 'node:fs/promises';
+import { cardPathFor, loadModelSpec, type ModelSpec } from './model';
 
 /** How sessions are created. */
 export interface SessionOptions {
@@ -33,24 +34,40 @@ export function loadOrt(): Promise<typeof import('onnxruntime-node')> {
   return ortModule;
 }
 
-/** Sessions by model path and options; `dispose()` releases them all. */
+/**
+ * What a model file and its card are now (size and modification time of each): a model retrained in place
+ * (a run's best.onnx written again) has a new stamp. A missing file stamps as missing, so its load error is
+ * reported again rather than cached.
+ */
+export async function modelStamp(path: string): Promise<string> {
+  const one = (p: string) => stat(p).then((s) => `${s.size}@${s.mtimeMs}`, () => 'missing');
+  return `${await one(path)}|${await one(cardPathFor(path))}`;
+}
+
+/** Sessions by model path and options, reloaded when the file changes; `dispose()` releases them all. */
 export class SessionCache {
-  private readonly models = new Map<string, Promise<LoadedModel>>();
+  private readonly models = new Map<string, { stamp: string; model: Promise<LoadedModel> }>();
 
   constructor(private readonly options: SessionOptions = {}) {
     const t = options.threads;
     if (t !== undefined && (!Number.isInteger(t) || t < 0 || t > 256)) throw new Error(`threads must be a whole number in 0…256 (got ${t})`);
   }
 
-  /** The model at `path`, loading it on first use. A failed load is not cached (a fixed file loads next time). */
-  get(path: string): Promise<LoadedModel> {
-    let p = this.models.get(path);
-    if (!p) {
-      p = this.load(path);
-      this.models.set(path, p);
-      p.catch(() => this.models.delete(path));
-    }
-    return p;
+  /**
+   * The model at `path`, loading it on first use and again when the file or its card changed (the old session
+   * is left to engines still using it). A failed load is not cached (a fixed file loads next time).
+   */
+  async get(path: string): Promise<LoadedModel> {
+    const stamp = await modelStamp(path);
+    const hit = this.models.get(path);
+    if (hit && hit.stamp === stamp) return hit.model;
+    const model = this.load(path);
+    const entry = { stamp, model };
+    this.models.set(path, entry);
+    model.catch(() => {
+      if (this.models.get(path) === entry) this.models.delete(path);
+    });
+    return model;
   }
 
   private async load(path: string): Promise<LoadedModel> {
@@ -83,8 +100,8 @@ export class SessionCache {
   async dispose(): Promise<void> {
     const all = [...this.models.values()];
     this.models.clear();
-    for (const p of all) {
-      const m = await p.catch(() => undefined);
+    for (const { model } of all) {
+      const m = await model.catch(() => undefined);
       await m?.session.release();
     }
   }

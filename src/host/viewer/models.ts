@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { DEFAULT_CLASSIFIER, DEFAULT_DETECTOR } from '../../core/inference/defaults';
 import { InferenceEngine } from '../../core/inference/engine';
-import { SessionCache } from '../../core/inference/session';
+import { modelStamp, SessionCache } from '../../core/inference/session';
 import type { ViewerModels } from '../../protocol/viewer';
 
 /** The model paths and runtime settings for a document. */
@@ -47,24 +47,30 @@ export function modelChoice(uri: vscode.Uri, extensionUri: vscode.Uri): ModelCho
 /** Engines shared by the viewers of this window. */
 export class ViewerModelsService implements vscode.Disposable {
   private caches = new Map<string, SessionCache>();
-  private engines = new Map<string, Promise<InferenceEngine>>();
+  /** One engine per model pair and runtime settings, with the files' stamps it was loaded from. */
+  private engines = new Map<string, { stamps: string; engine: Promise<InferenceEngine> }>();
 
-  /** An engine for `choice` (loaded once); rejects with one readable line naming the model. */
-  engine(choice: ModelChoice): Promise<InferenceEngine> {
+  /**
+   * An engine for `choice` (loaded once, and again when a model file changes: a run retrained in place);
+   * rejects with one readable line naming the model.
+   */
+  async engine(choice: ModelChoice): Promise<InferenceEngine> {
+    const stamps = (await Promise.all([choice.detector, choice.classifier].map((p) => (p ? modelStamp(p) : '')))).join();
     const key = JSON.stringify([choice.detector, choice.classifier, choice.threads, choice.cuda]);
-    let e = this.engines.get(key);
-    if (!e) {
-      const cacheKey = JSON.stringify([choice.threads, choice.cuda]);
-      let cache = this.caches.get(cacheKey);
-      if (!cache) {
-        cache = new SessionCache({ threads: choice.threads || undefined, cuda: choice.cuda });
-        this.caches.set(cacheKey, cache);
-      }
-      e = InferenceEngine.create({ detector: choice.detector, classifier: choice.classifier }, cache);
-      e.catch(() => this.engines.delete(key));
-      this.engines.set(key, e);
+    const hit = this.engines.get(key);
+    if (hit && hit.stamps === stamps) return hit.engine;
+    const cacheKey = JSON.stringify([choice.threads, choice.cuda]);
+    let cache = this.caches.get(cacheKey);
+    if (!cache) {
+      cache = new SessionCache({ threads: choice.threads || undefined, cuda: choice.cuda });
+      this.caches.set(cacheKey, cache);
     }
-    return e;
+    const entry = { stamps, engine: InferenceEngine.create({ detector: choice.detector, classifier: choice.classifier }, cache) };
+    entry.engine.catch(() => {
+      if (this.engines.get(key) === entry) this.engines.delete(key);
+    });
+    this.engines.set(key, entry);
+    return entry.engine;
   }
 
   /** What the viewer should say before anything loads. */
