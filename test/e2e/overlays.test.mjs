@@ -270,7 +270,7 @@ test('sagittal reformat with C1–C7 labels and a linked crosshair; clicking it 
 test('the DICOM tags panel lists the slice\'s elements and searches them', TEST, async () => {
   await frame.locator('#tab-tags').click();
   await waitForDataset(frame, (d) => Number(d.tags) > 20, 'the tag list');
-  await frame.locator('#tag-search').fill('PatientPosition');
+  await frame.locator('#tag-search input').fill('PatientPosition');
   await waitForDataset(frame, (d) => Number(d.tags) >= 1 && Number(d.tags) < 5, 'the search narrows the list');
   const rows = await frame.locator('#tag-list .tag-row:not(.dim)').allInnerTexts();
   assert.ok(rows.some((t) => t.includes('(0018,5100)')), `rows ${rows}`);

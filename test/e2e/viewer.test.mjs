@@ -1,6 +1,6 @@
 // E2E: the DICOM viewer custom editor in the real VS Code workbench (code-server + Chromium).
 // Checks the viewer's DOM contract (body[data-state|data-slice|data-drawn|data-slices|data-window], canvas#image,
-// #slice-label, #hu-readout, button[data-preset], #error) against values computed independently from the CLI.
+// #slice-label, #hu-readout, [data-preset] (vscode-button), #error) against values computed independently from the CLI.
 // Run through `npm run test:e2e` (builds, then bounds the whole run), `npm test` (scripts/test.mjs), or
 // `node --test test/e2e/viewer.test.mjs` after `npm run build`. code-server is installed on first use.
 
@@ -174,7 +174,7 @@ test('window preset buttons switch the window and the rendering', TEST, async ()
   const entry = fileAt(Number(ds.slice));
   for (const name of ['soft', 'lung', 'brain', 'bone']) {
     const [c, w] = PRESETS[name];
-    await frame.locator(`button[data-preset="${name}"]`).click({ timeout: 5_000 });
+    await frame.locator(`[data-preset="${name}"]`).click({ timeout: 5_000 });
     await waitForDataset(frame, (d) => d.window === `${c},${w}`, `data-window ${c},${w} after the ${name} button`);
     await expectCanvasShows(entry, [c, w], `${name} preset`);
     if (name === 'soft') await screenshot(wb.page, '04-soft-preset');

@@ -14,6 +14,7 @@ import { RpcClient } from './rpc';
 import { ReformatView } from './reformatView';
 import { SliceRequests } from './requestCache';
 import { StripView, SummaryView } from './study';
+import { enable, press } from './controls';
 
 interface SavedState {
   index?: number;
@@ -67,9 +68,9 @@ function setState(state: 'loading' | 'ready' | 'error'): void {
 }
 
 function showError(message: string): void {
-  for (const b of document.querySelectorAll<HTMLButtonElement>('button[data-preset]')) {
-    b.setAttribute('aria-pressed', 'false');
-    b.disabled = true;
+  for (const b of document.querySelectorAll<HTMLElement>('[data-preset]')) {
+    press(b, false);
+    enable(b, false);
   }
   const box = $('error');
   box.textContent = message;
@@ -129,9 +130,9 @@ function updateLabels(): void {
   const slider = $<HTMLInputElement>('slider');
   slider.max = String(init.slices.length - 1);
   slider.value = String(index);
-  for (const b of document.querySelectorAll<HTMLButtonElement>('button[data-preset]')) {
-    b.setAttribute('aria-pressed', String(b.dataset.preset === preset));
-    b.disabled = b.dataset.preset === 'file' ? !current?.fileWindow : false;
+  for (const b of document.querySelectorAll<HTMLElement>('[data-preset]')) {
+    press(b, b.dataset.preset === preset);
+    enable(b, b.dataset.preset !== 'file' || Boolean(current?.fileWindow));
   }
   const parts = [ref ? `${ref.name}${ref.frame ? ` frame ${ref.frame}` : ''}` : ''];
   if (current) {
@@ -409,7 +410,7 @@ function setModels(m: ViewerModels): void {
   const label = { off: 'Models off', untrusted: 'Models off (untrusted workspace)', loading: 'Loading models…', ready: 'Models', error: 'Model error' }[m.state];
   $('models-status').textContent = [label, m.detector, m.classifier].filter(Boolean).join(' · ') + (m.message ? ` — ${m.message}` : '');
   $('models-status').title = m.message ?? '';
-  for (const id of ['toggle-boxes', 'toggle-heatmap', 'conf', 'opacity', 'colormap']) ($(id) as HTMLInputElement).disabled = m.state !== 'ready';
+  for (const id of ['toggle-boxes', 'toggle-heatmap', 'conf', 'opacity', 'colormap']) enable($(id), m.state === 'ready');
   if (m.state === 'ready') {
     if (overlayFor !== index) void loadOverlay(index);
   } else {
@@ -422,13 +423,13 @@ function setModels(m: ViewerModels): void {
 }
 
 function syncControls(): void {
-  $('toggle-boxes').setAttribute('aria-pressed', String(opts.boxes));
-  $('toggle-heatmap').setAttribute('aria-pressed', String(opts.heatmap));
-  $('toggle-truth').setAttribute('aria-pressed', String(opts.truth));
-  $('toggle-smooth').setAttribute('aria-pressed', String(smooth));
-  ($('conf') as HTMLInputElement).value = String(opts.minConf);
-  ($('opacity') as HTMLInputElement).value = String(opts.opacity);
-  ($('colormap') as HTMLSelectElement).value = opts.colormap;
+  press($('toggle-boxes'), opts.boxes);
+  press($('toggle-heatmap'), opts.heatmap);
+  press($('toggle-truth'), opts.truth);
+  press($('toggle-smooth'), smooth);
+  $<HTMLInputElement>('conf').value = String(opts.minConf);
+  $<HTMLInputElement>('opacity').value = String(opts.opacity);
+  $<HTMLElement & { value: string }>('colormap').value = opts.colormap;
   $('conf-label').textContent = `≥ ${Math.round(100 * opts.minConf)}%`;
 }
 
@@ -456,7 +457,7 @@ $('opacity').addEventListener('input', (e) => {
   save();
 });
 $('colormap').addEventListener('change', (e) => {
-  opts.colormap = (e.target as HTMLSelectElement).value as ColormapName;
+  opts.colormap = (e.target as HTMLElement & { value: string }).value as ColormapName;
   renderOverlays();
   save();
 });
@@ -485,17 +486,18 @@ function tick(t: number): void {
 }
 function setPlaying(on: boolean): void {
   playing = on;
-  $('play').setAttribute('aria-pressed', String(on));
+  press($('play'), on);
   $('play').textContent = on ? '❚❚' : '▶';
   document.body.dataset.playing = String(on);
   if (on) requestAnimationFrame(tick);
 }
 $('play').addEventListener('click', () => setPlaying(!playing));
-($('fps') as HTMLInputElement).value = String(fps);
-$('fps').addEventListener('change', (e) => {
-  const v = Number((e.target as HTMLInputElement).value);
+const fpsField = $<HTMLElement & { value: string }>('fps');
+fpsField.value = String(fps);
+fpsField.addEventListener('change', () => {
+  const v = Number(fpsField.value);
   fps = Number.isFinite(v) ? Math.max(1, Math.min(60, Math.round(v))) : 15;
-  ($('fps') as HTMLInputElement).value = String(fps);
+  fpsField.value = String(fps);
   save();
 });
 
@@ -504,7 +506,7 @@ let truthInfo: ViewerTruthInfo | undefined;
 function setTruthInfo(t: ViewerTruthInfo): void {
   truthInfo = t;
   document.body.dataset.truthSource = t.available ? (t.source ?? '') : 'none';
-  ($('toggle-truth') as HTMLButtonElement).disabled = !t.available;
+  enable($('toggle-truth'), t.available);
   const info = $('truth-info');
   if (!t.available) {
     info.textContent = t.notes.length ? `No ground truth: ${t.notes.join('; ')}` : '';
@@ -546,7 +548,7 @@ function planeIndex(kind: 'sagittal' | 'coronal'): number {
 async function setPlane(p: Plane): Promise<void> {
   plane = p;
   document.body.dataset.plane = p;
-  for (const b of document.querySelectorAll<HTMLButtonElement>('button[data-plane]')) b.setAttribute('aria-pressed', String(b.dataset.plane === p));
+  for (const b of document.querySelectorAll<HTMLElement>('[data-plane]')) press(b, b.dataset.plane === p);
   layers.hidden = p !== 'axial';
   $('reformat-layers').hidden = p === 'axial';
   if (p === 'axial') {
@@ -576,20 +578,20 @@ function drawReformat(): void {
   reformatView.draw(win, index, study, models?.names ?? [], smooth);
 }
 new ResizeObserver(() => drawReformat()).observe(stage);
-for (const b of document.querySelectorAll<HTMLButtonElement>('button[data-plane]')) b.addEventListener('click', () => void setPlane(b.dataset.plane as Plane));
+for (const b of document.querySelectorAll<HTMLElement>('[data-plane]')) b.addEventListener('click', () => void setPlane(b.dataset.plane as Plane));
 $('reformat').addEventListener('click', (e) => {
   const k = reformatView.sliceAt(e);
   if (k !== undefined) void goTo(k);
 });
 
 // ---- DICOM tags panel ----
+const tagSearch = $<HTMLElement & { value: string }>('tag-search');
 let tagTimer: ReturnType<typeof setTimeout> | undefined;
 function showTab(which: 'study' | 'tags'): void {
   $('study-panel').hidden = which !== 'study';
   $('tags-panel').hidden = which !== 'tags';
   for (const [id, on] of [['tab-study', which === 'study'], ['tab-tags', which === 'tags']] as const) {
-    $(id).setAttribute('aria-selected', String(on));
-    $(id).setAttribute('aria-pressed', String(on));
+    press($(id), on);
   }
   if (which === 'tags') {
     scheduleTags(0);
@@ -602,10 +604,10 @@ function scheduleTags(delay = 150): void {
 }
 async function loadTags(): Promise<void> {
   const i = index;
-  const query = ($('tag-search') as HTMLInputElement).value;
+  const query = tagSearch.value;
   try {
     const r = await rpc.request('viewer/getTags', { index: i, query });
-    if (i !== index || query !== ($('tag-search') as HTMLInputElement).value) return;
+    if (i !== index || query !== tagSearch.value) return;
     $('tag-count').textContent = query ? `${r.matches} match${r.matches === 1 ? '' : 'es'} in ${r.file}` : `${r.rows.length} elements in ${r.file}`;
     const list = $('tag-list');
     list.replaceChildren(...r.rows.map((t) => {
@@ -641,7 +643,8 @@ $('help').addEventListener('click', () => { help.hidden = !help.hidden; });
 window.addEventListener('keydown', (e) => {
   if (!init) return;
   const t = e.target as HTMLElement;
-  if (t instanceof HTMLInputElement && t.type !== 'range') return; // typing in the fps box or the tag search
+  if ((t instanceof HTMLInputElement && t.type !== 'range') || t.closest?.('vscode-textfield, vscode-single-select')) return; // typing in the fps box or the tag search, choosing a colour map
+  if ((e.key === ' ' || e.key === 'Enter') && t.closest?.('vscode-button')) return; // the button acts on its own key
   const step: Record<string, number> = { ArrowDown: 1, ArrowRight: 1, ArrowUp: -1, ArrowLeft: -1, PageDown: 10, PageUp: -10 };
   const presets: Record<string, ViewerPreset> = { 1: 'bone', 2: 'soft', 3: 'lung', 4: 'brain', 5: 'file' };
   if (t instanceof HTMLInputElement && t.type === 'range' && e.key in step) return; // the slider moves itself
@@ -667,7 +670,7 @@ window.addEventListener('keydown', (e) => {
   e.preventDefault();
 });
 
-for (const b of document.querySelectorAll<HTMLButtonElement>('button[data-preset]')) {
+for (const b of document.querySelectorAll<HTMLElement>('[data-preset]')) {
   b.addEventListener('click', () => applyPreset(b.dataset.preset as ViewerPreset));
 }
 
@@ -702,6 +705,7 @@ window.addEventListener('message', (event: MessageEvent<HostToViewer>) => {
   }
 });
 
+for (const el of document.querySelectorAll<HTMLElement>('[aria-pressed]')) press(el, el.getAttribute('aria-pressed') === 'true'); // the page's initial states
 syncControls();
 stage.focus();
 vscode.postMessage({ kind: 'rpc/notify', method: 'viewer/ready', params: {} });

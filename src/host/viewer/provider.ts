@@ -19,33 +19,33 @@ class DicomDocument implements vscode.CustomDocument {
 const BODY = `
 <header class="toolbar" role="toolbar" aria-label="Viewer tools">
   <span class="group" aria-label="Window presets">
-    <button type="button" data-preset="bone" title="Bone 500/2000 (paper) — 1">Bone</button>
-    <button type="button" data-preset="soft" title="Soft tissue 40/400 — 2">Soft</button>
-    <button type="button" data-preset="lung" title="Lung −600/1500 — 3">Lung</button>
-    <button type="button" data-preset="brain" title="Brain 40/80 — 4">Brain</button>
-    <button type="button" data-preset="file" title="The file's own window — 5">File</button>
+    <vscode-button secondary data-preset="bone" title="Bone 500/2000 (paper) — 1">Bone</vscode-button>
+    <vscode-button secondary data-preset="soft" title="Soft tissue 40/400 — 2">Soft</vscode-button>
+    <vscode-button secondary data-preset="lung" title="Lung −600/1500 — 3">Lung</vscode-button>
+    <vscode-button secondary data-preset="brain" title="Brain 40/80 — 4">Brain</vscode-button>
+    <vscode-button secondary data-preset="file" title="The file's own window — 5">File</vscode-button>
   </span>
   <span class="group" aria-label="Model overlays">
-    <button type="button" id="toggle-boxes" aria-pressed="true" title="Vertebra boxes — B">Boxes</button>
-    <button type="button" id="toggle-truth" aria-pressed="true" title="Ground truth: fracture boxes and vertebra outlines, dashed — T" disabled>Truth</button>
+    <vscode-button secondary id="toggle-boxes" aria-pressed="true" title="Vertebra boxes — B">Boxes</vscode-button>
+    <vscode-button secondary id="toggle-truth" aria-pressed="true" title="Ground truth: fracture boxes and vertebra outlines, dashed — T" disabled>Truth</vscode-button>
     <label class="inline" title="Minimum detector confidence">Conf <input type="range" id="conf" min="0.25" max="1" step="0.05" aria-label="Minimum box confidence"><span id="conf-label" class="label"></span></label>
-    <button type="button" id="toggle-heatmap" aria-pressed="true" title="Grad-CAM heat map — H">Heat map</button>
+    <vscode-button secondary id="toggle-heatmap" aria-pressed="true" title="Grad-CAM heat map — H">Heat map</vscode-button>
     <label class="inline" title="Heat map opacity">Opacity <input type="range" id="opacity" min="0" max="1" step="0.05" aria-label="Heat map opacity"></label>
-    <select id="colormap" aria-label="Heat map colours" title="Heat map colours"><option value="jet">Jet</option><option value="inferno">Inferno</option><option value="hot">Hot</option></select>
+    <vscode-single-select id="colormap" aria-label="Heat map colours" title="Heat map colours"><vscode-option value="jet">Jet</vscode-option><vscode-option value="inferno">Inferno</vscode-option><vscode-option value="hot">Hot</vscode-option></vscode-single-select>
   </span>
   <span class="group" aria-label="Plane">
-    <button type="button" id="view-axial" data-plane="axial" aria-pressed="true" title="Axial slices — A">Axial</button>
-    <button type="button" id="view-sagittal" data-plane="sagittal" aria-pressed="false" title="Sagittal reformat with C1–C7 labels — S">Sagittal</button>
-    <button type="button" id="view-coronal" data-plane="coronal" aria-pressed="false" title="Coronal reformat — C">Coronal</button>
+    <vscode-button secondary id="view-axial" data-plane="axial" aria-pressed="true" title="Axial slices — A">Axial</vscode-button>
+    <vscode-button secondary id="view-sagittal" data-plane="sagittal" aria-pressed="false" title="Sagittal reformat with C1–C7 labels — S">Sagittal</vscode-button>
+    <vscode-button secondary id="view-coronal" data-plane="coronal" aria-pressed="false" title="Coronal reformat — C">Coronal</vscode-button>
   </span>
   <span class="group" aria-label="View">
-    <button type="button" id="zoom-out" title="Zoom out — −">−</button>
-    <button type="button" id="fit" title="Fit and reset the view — 0">Fit</button>
-    <button type="button" id="zoom-in" title="Zoom in — +">+</button>
-    <button type="button" id="toggle-smooth" aria-pressed="true" title="Smooth (bilinear) magnification; off = nearest neighbour — I">Smooth</button>
-    <button type="button" id="play" aria-pressed="false" title="Cine — Space">▶</button>
-    <label class="inline" title="Cine frames per second">fps <input type="number" id="fps" min="1" max="60" step="1" aria-label="Cine frames per second"></label>
-    <button type="button" id="help" title="Keyboard shortcuts — ?">?</button>
+    <vscode-button secondary id="zoom-out" title="Zoom out — −">−</vscode-button>
+    <vscode-button secondary id="fit" title="Fit and reset the view — 0">Fit</vscode-button>
+    <vscode-button secondary id="zoom-in" title="Zoom in — +">+</vscode-button>
+    <vscode-button secondary id="toggle-smooth" aria-pressed="true" title="Smooth (bilinear) magnification; off = nearest neighbour — I">Smooth</vscode-button>
+    <vscode-button secondary id="play" aria-pressed="false" title="Cine — Space">▶</vscode-button>
+    <label class="inline" title="Cine frames per second">fps <vscode-textfield type="number" id="fps" min="1" max="60" step="1" aria-label="Cine frames per second"></vscode-textfield></label>
+    <vscode-button secondary id="help" title="Keyboard shortcuts — ?">?</vscode-button>
   </span>
   <span id="window-label" class="label"></span>
   <span id="slice-label" class="label"></span>
@@ -76,9 +76,9 @@ const BODY = `
     </div>
   </main>
   <aside id="side" aria-label="Study">
-    <div class="tabs" role="tablist">
-      <button type="button" role="tab" id="tab-study" aria-selected="true" aria-pressed="true">Study</button>
-      <button type="button" role="tab" id="tab-tags" aria-selected="false" aria-pressed="false" title="DICOM tags — G">Tags</button>
+    <div class="tabs" aria-label="Side panel">
+      <vscode-button secondary id="tab-study" aria-selected="true" aria-pressed="true">Study</vscode-button>
+      <vscode-button secondary id="tab-tags" aria-selected="false" aria-pressed="false" title="DICOM tags — G">Tags</vscode-button>
     </div>
     <div id="study-panel" role="tabpanel">
       <div id="models-status" class="models-status"></div>
@@ -86,7 +86,7 @@ const BODY = `
       <section id="truth-info" class="truth-info" aria-label="Ground truth"></section>
     </div>
     <div id="tags-panel" role="tabpanel" hidden>
-      <input type="search" id="tag-search" placeholder="Search tags, names, values" aria-label="Search DICOM tags">
+      <vscode-textfield type="search" id="tag-search" placeholder="Search tags, names, values" aria-label="Search DICOM tags"></vscode-textfield>
       <div id="tag-count" class="tag-count"></div>
       <div id="tag-list" class="tag-list" role="table" aria-label="DICOM tags"></div>
     </div>
