@@ -4,6 +4,7 @@ import { createSampleDataset, prepareDataset, type PrepareArgs, type SampleArgs 
 import { DicomMlTaskProvider, TASK_TYPE } from './tasks';
 import { registerTraining } from './training';
 import { resolveInterpreter } from './training/python';
+import { chooseViewerModels, type ChooseModelsArgs } from './viewer/chooseModels';
 import { DicomViewerProvider, VIEW_TYPE } from './viewer/provider';
 
 export function activate(context: vscode.ExtensionContext): void {
@@ -16,6 +17,7 @@ export function activate(context: vscode.ExtensionContext): void {
         ?? (await vscode.window.showOpenDialog({ canSelectMany: false, filters: { DICOM: ['dcm', 'DCM'] } }))?.[0];
       if (target) await vscode.commands.executeCommand('vscode.openWith', target, VIEW_TYPE);
     }),
+    vscode.commands.registerCommand('dicomMl.chooseViewerModels', (args?: ChooseModelsArgs) => chooseViewerModels(args)),
     vscode.commands.registerCommand('dicomMl.createSampleDataset', (args?: SampleArgs) => createSampleDataset(extensionUri, args)),
     vscode.commands.registerCommand('dicomMl.prepareDataset', (args?: PrepareArgs | vscode.Uri) =>
       prepareDataset(extensionUri, args instanceof vscode.Uri ? { rsna: args.fsPath } : args)),

@@ -6,6 +6,7 @@ import { resumeCommand, trainCommand, type TrainArgs } from './commands';
 import { clearDoctorCache } from './python';
 import { RUNS_VIEW, RunItem, RunsProvider } from './runsView';
 import { setUpTrainingEnvironment } from './setup';
+import { setViewerModel } from '../viewer/chooseModels';
 
 /** A run from a view item, or a folder path given programmatically. */
 function runDirOf(arg: RunItem | string | vscode.Uri | undefined): string | undefined {
@@ -49,6 +50,15 @@ export function registerTraining(context: vscode.ExtensionContext): void {
       const onnx = item(arg)?.run.onnx;
       if (onnx) await vscode.commands.executeCommand('revealInExplorer', vscode.Uri.file(onnx));
       else void vscode.window.showWarningMessage('DICOM ML: this run has no ONNX model yet (it is exported when training ends).');
+    }),
+    vscode.commands.registerCommand('dicomMl.runs.useInViewer', async (arg?: RunItem | string) => {
+      const run = item(arg)?.run;
+      if (!run?.onnx || !run.task) {
+        void vscode.window.showWarningMessage('DICOM ML: this run has no ONNX model yet (it is exported when training ends).');
+        return;
+      }
+      if (!vscode.workspace.isTrusted) return void vscode.window.showWarningMessage('DICOM ML: choosing the viewer\'s models needs a trusted workspace.');
+      await setViewerModel(run.task, run.onnx);
     }),
     vscode.commands.registerCommand('dicomMl.runs.openLog', async (arg?: RunItem | string) => {
       const dir = runDirOf(arg);
