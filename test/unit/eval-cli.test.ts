@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import sharp from 'sharp';
 import { writeDataset, type StudyRecord } from '../../src/core/dataset/phantom/writer';
@@ -99,6 +99,10 @@ describe('dicom-ml infer / eval / render --overlay', { skip }, () => {
     const lines = jsonl(join(out, 'predictions.jsonl'));
     assert.equal(lines.length, j.images);
     for (const l of lines) assert.ok(l.vertebra && l.crop && existsSync(l.dicom as string), `${l.image}: no vertebra/crop/source`);
+    // A relative --data links images to their source slices too (the manifest is matched by absolute path).
+    const relOut = join(dir, 'eval-classify-relative');
+    assert.equal(run('eval', 'classify', '--data', relative(process.cwd(), prep), '--out', relOut).status, 0);
+    assert.ok(jsonl(join(relOut, 'predictions.jsonl')).every((l) => existsSync(l.dicom as string)), 'relative --data: every image has its source DICOM');
 
     const truth = join(dir, 'truth.csv');
     const scores = join(dir, 'scores.csv');

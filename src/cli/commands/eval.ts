@@ -217,7 +217,7 @@ async function evalClassify(ctx: CommandContext): Promise<void> {
       if (model.spec.task !== 'classify') throw new UsageError(`${modelPath}: not a classifier`, 1);
       if (model.note) ctx.stderr(`note: ${model.note}`);
       positive = model.spec.positive;
-      const folder = await splitFolder(data, split, model.spec);
+      const folder = await splitFolder(resolve(data), split, model.spec); // absolute: images are matched to the manifest by path
       const { images, truth: t } = await imageFolder(folder, model.spec.names);
       const bar = progress(ctx, 'eval classify', 'images');
       scored = await modelScores(model, images, t, ranged('batch', ctx.options.batch, 32, 1, 4096), { onProgress: bar.tick });
