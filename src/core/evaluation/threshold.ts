@@ -16,8 +16,9 @@ export function classificationAt(lines: readonly ClassifyPrediction[], t: number
   const hard = lines.map((l) => (l.probability >= t ? (positive === 1 ? [0, 1] : [1, 0]) : (positive === 1 ? [1, 0] : [0, 1])));
   const m = classificationMetrics(truth, hard, { positive, names });
   const auc = classificationMetrics(truth, lines.map((l) => l.scores), { positive, names }).auc;
-  const { curves: _curves, ...rest } = m;
-  return { ...rest, auc, threshold: t };
+  const rest: Partial<ClassificationMetrics> = { ...m };
+  delete rest.curves;
+  return { ...(rest as Omit<ClassificationMetrics, 'curves'>), auc, threshold: t };
 }
 
 /** ultralytics' curves in metrics.json (`curves` of the ultralytics protocol). */
