@@ -19,6 +19,8 @@ const builds = [
   // The decode pool's worker (src/core/dicom/decodePool.ts loads dist/decodeWorker.js beside the bundle).
   { ...common, entryPoints: ['src/core/dicom/decodeWorker.ts'], outfile: 'dist/decodeWorker.js', platform: 'node', format: 'cjs', external: nodeExternal },
   { ...common, entryPoints: ['webview/viewer/main.ts'], outfile: 'dist/webview/viewer.js', platform: 'browser', format: 'iife' },
+  // The metrics panel; uPlot's stylesheet comes out as dist/webview/metrics.css (webviewHtml.ts writes it into the page).
+  { ...common, entryPoints: ['webview/metrics/main.ts'], outfile: 'dist/webview/metrics.js', platform: 'browser', format: 'iife' },
 ];
 
 async function main() {

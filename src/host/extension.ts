@@ -2,6 +2,7 @@
 import * as vscode from 'vscode';
 import { createSampleDataset, prepareDataset, type PrepareArgs, type SampleArgs } from './commands/dataset';
 import { DicomMlTaskProvider, TASK_TYPE } from './tasks';
+import { registerEvaluation } from './evaluation';
 import { registerTraining } from './training';
 import { resolveInterpreter } from './training/python';
 import { chooseViewerModels, type ChooseModelsArgs } from './viewer/chooseModels';
@@ -23,6 +24,7 @@ export function activate(context: vscode.ExtensionContext): void {
       prepareDataset(extensionUri, args instanceof vscode.Uri ? { rsna: args.fsPath } : args)),
   );
   registerTraining(context);
+  registerEvaluation(context);
 }
 
 export function deactivate(): void {}

@@ -3,7 +3,7 @@
  * nonce, images and fonts only from the extension's own folders. No network, no inline handlers, no eval.
  */
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import * as vscode from 'vscode';
 
 /** Options for a webview limited to the bundle and media folders of the extension. */
@@ -25,7 +25,9 @@ export function webviewHtml(webview: vscode.Webview, extensionUri: vscode.Uri, n
   const file = (...parts: string[]) => readFileSync(vscode.Uri.joinPath(extensionUri, ...parts).fsPath, 'utf8');
   // A closing tag inside the bundle would end the element early; esbuild escapes it in strings, this is the backstop.
   const script = file('dist', 'webview', `${name}.js`).replace(/<\/script/gi, '<\\/script');
-  const style = file('media', `${name}.css`).replace(/<\/style/gi, '<\\/style');
+  // media/<name>.css, then what the bundle's own CSS imports became (dist/webview/<name>.css: uPlot's), if any.
+  const bundled = vscode.Uri.joinPath(extensionUri, 'dist', 'webview', `${name}.css`).fsPath;
+  const style = [file('media', `${name}.css`), existsSync(bundled) ? readFileSync(bundled, 'utf8') : ''].join('\n').replace(/<\/style/gi, '<\\/style');
   const csp = [
     "default-src 'none'",
     `img-src ${webview.cspSource} data: blob:`,

@@ -211,6 +211,13 @@ export async function runCommand(page, title, { timeout = 45_000 } = {}) {
   }
 }
 
+/** Picks the row of the open quick pick whose label is exactly `label`. */
+export async function pickQuickItem(page, label, { timeout = 10_000 } = {}) {
+  const row = page.locator('.quick-input-list .monaco-list-row').filter({ has: page.locator('.label-name', { hasText: new RegExp(`^${label.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`) }) }).first();
+  await row.waitFor({ timeout });
+  await row.click();
+}
+
 /** Closes every editor so the next viewer is the only webview on the page. */
 export async function closeAllEditors(page) {
   await runCommand(page, 'View: Close All Editors');
@@ -235,26 +242,27 @@ export async function quickOpen(page, relPath) {
 }
 
 /**
- * The viewer document of the visible webview: `iframe.webview.ready` → `#active-frame`.
- * Waits until that document has `body[data-state]`.
+ * The document of a visible webview (`iframe.webview.ready` → `#active-frame`) that has `selector` — by default
+ * `body[data-state]` (any of ours); with the metrics panel beside a viewer, `#stage` picks the viewer.
  * @returns {Promise<import('playwright-core').Frame>}
  */
-export async function viewerFrame(page, { timeout = 20_000 } = {}) {
+export async function viewerFrame(page, { timeout = 20_000, selector = 'body[data-state]' } = {}) {
   const deadline = Date.now() + timeout;
   let lastError;
   while (Date.now() < deadline) {
     try {
-      const outerHandle = await page.locator('iframe.webview.ready').filter({ visible: true }).first().elementHandle({ timeout: Math.max(1, deadline - Date.now()) });
-      const outer = await outerHandle.contentFrame();
-      const innerHandle = await outer.locator('#active-frame').elementHandle({ timeout: Math.max(1, deadline - Date.now()) });
-      const inner = await innerHandle.contentFrame();
-      if (inner && (await inner.locator('body[data-state]').count()) > 0) return inner;
+      for (const outerHandle of await page.locator('iframe.webview.ready').filter({ visible: true }).elementHandles()) {
+        const outer = await outerHandle.contentFrame();
+        const innerHandle = await outer?.locator('#active-frame').elementHandle({ timeout: Math.max(1, deadline - Date.now()) });
+        const inner = await innerHandle?.contentFrame();
+        if (inner && (await inner.locator(selector).count()) > 0) return inner;
+      }
     } catch (err) {
       lastError = err;
     }
     await page.waitForTimeout(200);
   }
-  throw new Error(`no viewer webview with body[data-state] within ${timeout / 1000} s${lastError ? ` (${lastError.message.split('\n')[0]})` : ''}`);
+  throw new Error(`no webview with ${selector} within ${timeout / 1000} s${lastError ? ` (${lastError.message.split('\n')[0]})` : ''}`);
 }
 
 /** Waits for `body[data-state]` to be one of `states`; returns the body's dataset. */

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { OUT_DIR, cli, closeAllEditors, quickOpen, runCommand, screenshot, startWorkbench, viewerFrame, waitForDataset, waitForState } from './harness.mjs';
+import { OUT_DIR, cli, closeAllEditors, pickQuickItem, quickOpen, runCommand, screenshot, startWorkbench, viewerFrame, waitForDataset, waitForState } from './harness.mjs';
 import { ensureCodeServer } from '../../scripts/code-server.mjs';
 import sharp from 'sharp';
 
@@ -291,24 +291,17 @@ test('a model that fails to load says why in the editor; fixing the setting brin
   await waitForDataset(frame, (d) => d.models === 'ready', 'the models back', { timeout: 60_000 });
 });
 
-/** Picks the quick pick row whose label is `label` (exactly). */
-async function pickRow(page, label) {
-  const row = page.locator('.quick-input-list .monaco-list-row').filter({ has: page.locator('.label-name', { hasText: new RegExp(`^${label}$`) }) }).first();
-  await row.waitFor({ timeout: 10_000 });
-  await row.click();
-}
-
 test('"Choose Viewer Models" from the palette: no classifier takes the heat map away, Default brings it back', TEST, async () => {
   const settings = path.join(WS, '.vscode', 'settings.json');
   await runCommand(wb.page, 'DICOM ML: Choose Viewer Models');
-  await pickRow(wb.page, 'Fracture classifier');
-  await pickRow(wb.page, 'None');
+  await pickQuickItem(wb.page, 'Fracture classifier');
+  await pickQuickItem(wb.page, 'None');
   await waitForDataset(frame, (d) => d.models === 'ready' && d.overlay === d.slice && d.heatmap === 'false', 'detector only: boxes, no heat map', { timeout: 60_000 });
   assert.equal(JSON.parse(fs.readFileSync(settings, 'utf8'))['dicomMl.models.classifier'], 'none', 'written to the workspace settings');
   assert.doesNotMatch(await frame.locator('#models-status').innerText(), /fracture-classifier/);
   await runCommand(wb.page, 'DICOM ML: Choose Viewer Models');
-  await pickRow(wb.page, 'Fracture classifier');
-  await pickRow(wb.page, 'Default');
+  await pickQuickItem(wb.page, 'Fracture classifier');
+  await pickQuickItem(wb.page, 'Default');
   await waitForDataset(frame, (d) => d.models === 'ready' && d.overlay === d.slice && d.heatmap === 'true', 'the default classifier back', { timeout: 60_000 });
   assert.equal(JSON.parse(fs.readFileSync(settings, 'utf8'))['dicomMl.models.classifier'], '');
   await closeAllEditors(wb.page);

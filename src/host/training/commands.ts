@@ -62,7 +62,7 @@ async function readyEnvironment(extensionUri: vscode.Uri): Promise<{ python: str
 }
 
 /** Prepared datasets in the workspace for `task`: folders with detect/data.yaml, or with classify/ or classify-vertebrae/. */
-async function findDatasets(task: TrainTask): Promise<{ dir: string; parts: string[] }[]> {
+export async function findDatasets(task: TrainTask): Promise<{ dir: string; parts: string[] }[]> {
   const exclude = '**/{node_modules,.git,runs,.dicom-ml,.venv}/**';
   const hits = [...await vscode.workspace.findFiles('**/detect/data.yaml', exclude, 200), ...await vscode.workspace.findFiles('**/manifest.jsonl', exclude, 200)];
   const dirs = new Set(hits.map((u) => (u.path.endsWith('/detect/data.yaml') ? path.dirname(path.dirname(u.fsPath)) : path.dirname(u.fsPath))));
