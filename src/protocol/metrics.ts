@@ -69,7 +69,11 @@ export interface MetricsMethods {
   /** Open error `id`; `order`: the list's ids as the panel shows them (next / previous follow it). */
   'metrics/openError': { params: { id: number; order?: number[] }; result: { opened: boolean } };
   'metrics/compare': { params: { dirs?: string[] }; result: MetricsComparison[] | null };
-  'metrics/export': { params: { what: 'comparison-md' | 'comparison-csv' }; result: { file: string } | null };
+  /**
+   * Save the comparison (Markdown, CSV) or this evaluation's report (Markdown; HTML with `charts`, the panel's
+   * curves as PNG data URLs). Null when the user cancels the save dialog.
+   */
+  'metrics/export': { params: { what: 'comparison-md' | 'comparison-csv' | 'report-md' | 'report-html'; charts?: { title: string; dataUrl: string }[] }; result: { file: string } | null };
 }
 
 export interface MetricsToHostNotifications {

@@ -157,28 +157,43 @@ test('Evaluate Fracture Classifier, then compare the two evaluations in a paper-
   const cls = await tableRows(panel, 'compare-classify');
   assert.deepEqual(cls[0].slice(0, 6), ['Model', 'Accuracy', 'P', 'R', 'F1', 'Specificity']);
   await screenshot(wb.page, '56-compare');
-  // Export Markdown through the save dialog (VS Code web's simple file dialog, a quick input) at the default it
-  // offers, <workspace>/comparison.md; like the open dialog it may take an Enter as "complete the path".
+  // Export Markdown through the save dialog at the default it offers, <workspace>/comparison.md.
   const target = path.join(WS, 'comparison.md');
-  await panel.locator('#export-md').click();
-  const input = wb.page.locator('.quick-input-widget input');
-  await input.waitFor({ timeout: 10_000 });
-  let offered = await input.inputValue();
-  for (const t = Date.now(); !offered.endsWith('comparison.md') && Date.now() - t < 10_000; offered = await input.inputValue()) await wb.page.waitForTimeout(200);
-  assert.match(offered, /evaluation-workspace\/comparison\.md$/, 'the dialog offers <workspace>/comparison.md');
-  for (let attempt = 1; ; attempt++) {
-    if (await input.isVisible()) await input.press('Enter');
-    try {
-      await waitForDataset(panel, (d) => d.exported === target, 'the Markdown exported', { timeout: 10_000 });
-      break;
-    } catch (err) {
-      await screenshot(wb.page, `56-export-attempt-${attempt}`).catch(() => {});
-      if (attempt >= 3) throw err;
-    }
-  }
+  await saveAtDefault(panel.locator('#export-md'), target, '56-export');
   const md = fs.readFileSync(target, 'utf8');
   assert.match(md, /### Vertebra detection/);
   assert.match(md, /\| Model \| P \| R \| mAP50 \| mAP50-95 \|/);
   assert.match(md, /### Fracture classification/);
   assert.match(md, /\*\*\d\.\d{3}\*\*/, 'best values bold');
+  // The classifier evaluation as one HTML report beside its metrics.json: tables, its three curves and error
+  // pictures inline.
+  const evalDir = path.join(WS, 'runs', 'eval', 'classify', fs.readdirSync(path.join(WS, 'runs', 'eval', 'classify'))[0]);
+  await saveAtDefault(panel.locator('#report-html'), path.join(evalDir, 'report.html'), '57-report');
+  const html = fs.readFileSync(path.join(evalDir, 'report.html'), 'utf8');
+  assert.match(html, /<h2>Fracture classification<\/h2>/);
+  assert.ok((html.match(/<img [^>]*src="data:image\/png;base64,/g) ?? []).length >= 4, 'three curves and at least one error picture');
+  assert.ok(!/<script/i.test(html), 'no script in the report');
 });
+
+/**
+ * Click `button`, then accept the save dialog (VS Code web's simple file dialog, a quick input) at the path it
+ * offers, which must be `target`; like the open dialog it may take an Enter as "complete the path".
+ */
+async function saveAtDefault(button, target, shot) {
+  await button.click();
+  const input = wb.page.locator('.quick-input-widget input');
+  await input.waitFor({ timeout: 10_000 });
+  let offered = await input.inputValue();
+  for (const t = Date.now(); offered !== target && Date.now() - t < 10_000; offered = await input.inputValue()) await wb.page.waitForTimeout(200);
+  assert.equal(offered, target, 'the dialog offers the default path');
+  for (let attempt = 1; ; attempt++) {
+    if (await input.isVisible()) await input.press('Enter');
+    try {
+      await waitForDataset(panel, (d) => d.exported === target, `${path.basename(target)} exported`, { timeout: 10_000 });
+      return;
+    } catch (err) {
+      await screenshot(wb.page, `${shot}-attempt-${attempt}`).catch(() => {});
+      if (attempt >= 3) throw err;
+    }
+  }
+}

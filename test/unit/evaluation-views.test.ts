@@ -1,16 +1,18 @@
 // What the metrics panel shows from an evaluation folder (src/core/evaluation/{evalFolder,threshold,errors,
 // compare}.ts): metrics.json / predictions.jsonl read back with one-line errors, tables at a threshold equal
 // to the metrics recomputed from scratch, the error list (kinds, sources, sorting, filters), and the
-// paper-style comparison with the best value per column, as Markdown and CSV.
+// paper-style comparison with the best value per column, as Markdown and CSV; the report (Markdown, HTML).
 import assert from 'node:assert/strict';
 import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import sharp from 'sharp';
 import { formatUserError } from '../../src/core/dicom/errors';
 import { compareEvaluations, comparisonCsv, comparisonMarkdown } from '../../src/core/evaluation/compare';
 import { collectErrors, errorCounts, queryErrors } from '../../src/core/evaluation/errors';
 import { readEvaluation, type ClassifyPrediction, type DetectPrediction, type Evaluation } from '../../src/core/evaluation/evalFolder';
+import { errorPicture, reportHtml, reportMarkdown } from '../../src/core/evaluation/report';
 import { classificationAt, detectionAt } from '../../src/core/evaluation/threshold';
 import { classificationMetrics } from '../../src/core/metrics/classification';
 
@@ -118,4 +120,35 @@ test('comparison: paper-style rows, best per column (ties all), Markdown bold an
   assert.equal(csv[0], 'task,model,folder,P,R,mAP50,mAP50-95,COCO mAP50,COCO mAP50-95');
   assert.equal(csv[2], 'detect,yolov8s,/runs/yolov8s,0.85,0.8,0.78,0.6,,');
   assert.equal(csv[3], 'task,model,folder,Accuracy,P,R,F1,Specificity,Kappa,AUC');
+});
+
+test('report: Markdown and one self-contained HTML file (tables, curves and error pictures inline, no script)', async () => {
+  const png = await sharp({ create: { width: 64, height: 64, channels: 3, background: '#404040' } }).png().toBuffer();
+  const image = join(tmp, 'slice.png');
+  writeFileSync(image, png);
+  const lines = [{ ...detectLine(image, 5, [{ kind: 'wrong-class', cls: 1, truthCls: 2, box: [10, 10, 40, 40], truthBox: [12, 12, 42, 42], conf: 0.8, iou: 0.7 }]) }];
+  const metrics = { task: 'detect', names: NAMES, source: { model: '/m/det.onnx', split: 'val' }, images: 1, instances: 1, precision: 0.5, recall: 0.25, mAP50: 0.4, mAP50_95: 0.2,
+    perClass: [{ id: 2, name: 'C3', images: 1, instances: 1, precision: 0.5, recall: 0.25, mAP50: 0.4, mAP50_95: 0.2 }] };
+  const e = await readEvaluation(folder('report', metrics, lines));
+  const errors = collectErrors(e.predictions, NAMES);
+  const md = reportMarkdown(e, errors);
+  assert.match(md, /^# Vertebra detector: det\.onnx · val/);
+  assert.match(md, /\| all \| 1 \| 1 \| 0\.500 \| 0\.250 \| 0\.400 \| 0\.200 \|/);
+  assert.match(md, /- C3 detected as C2 \(conf 80%, IoU 0\.70\) — slice 5/);
+  const picture = await errorPicture(errors[0]);
+  assert.ok(picture, 'a picture of the error');
+  const drawn = await sharp(Buffer.from(picture.png)).raw().toBuffer({ resolveWithObject: true });
+  const { width } = drawn.info;
+  const px = (x: number, y: number) => [...drawn.data.subarray((y * width + x) * drawn.info.channels, (y * width + x) * drawn.info.channels + 3)];
+  const s = width / 64;
+  const dist = (a: number[], b: number[]) => a.reduce((acc, v, i) => acc + Math.abs(v - b[i]), 0);
+  const edge = px(Math.round(25 * s), Math.round(10 * s));
+  assert.ok(dist(edge, [0x3c, 0xb4, 0x4b]) < dist(edge, [0x40, 0x40, 0x40]), `the predicted C2 box in its class colour on the top edge (${edge}; resampled, so near it)`);
+  assert.deepEqual(px(Math.round(30 * s), Math.round(30 * s)), [0x40, 0x40, 0x40], 'the inside untouched');
+  const chart = { title: 'PR', png };
+  const html = reportHtml(e, errors, [chart], [picture]);
+  assert.equal((html.match(/<img /g) ?? []).length, 2);
+  assert.ok(!/<script|src="http|href="http/i.test(html), 'no script, nothing fetched');
+  assert.match(html, /Content-Security-Policy" content="default-src 'none'; img-src data:/);
+  assert.match(html, /<td>C3<\/td><td>1<\/td><td>1<\/td><td>0\.500<\/td>/);
 });

@@ -303,6 +303,30 @@ for (const [id, what] of [['export-md', 'comparison-md'], ['export-csv', 'compar
   });
 }
 
+// ---- report ----
+/** The curves as PNGs for the HTML report (drawn first if the Curves tab was never opened). */
+function chartImages(): { title: string; dataUrl: string }[] {
+  const curves = $('tab-curves');
+  const wasHidden = curves.hidden;
+  if (!charts.length) {
+    curves.hidden = false;
+    drawCurves();
+  }
+  const out = [...curves.querySelectorAll<HTMLElement>('.uplot')].map((u) => ({ title: u.querySelector('.u-title')?.textContent ?? 'curve', dataUrl: (u.querySelector('canvas') as HTMLCanvasElement).toDataURL('image/png') }));
+  curves.hidden = wasHidden;
+  return out;
+}
+for (const [id, what] of [['report-html', 'report-html'], ['report-md', 'report-md']] as const) {
+  $(id).addEventListener('click', async () => {
+    try {
+      const r = await rpc.request('metrics/export', { what, ...(what === 'report-html' ? { charts: chartImages() } : {}) }, { timeoutMs: 600_000 });
+      if (r) document.body.dataset.exported = r.file;
+    } catch (err) {
+      $('source').textContent = (err as Error).message;
+    }
+  });
+}
+
 // ---- messages ----
 window.addEventListener('message', (event: MessageEvent<HostToMetrics>) => {
   const m = event.data;

@@ -28,8 +28,15 @@ export function parseMetricsMessage(m: unknown): { ok: true; message: MetricsToH
       if (p.dirs !== undefined && (!Array.isArray(p.dirs) || p.dirs.length > 50 || p.dirs.some((d) => typeof d !== 'string'))) return { ok: false, id, reason: 'metrics/compare: params.dirs must be a list of folders' };
       return { ok: true, message: { kind: 'rpc/request', id, method: 'metrics/compare', params: p.dirs ? { dirs: p.dirs as string[] } : {} } };
     case 'metrics/export':
-      if (p.what !== 'comparison-md' && p.what !== 'comparison-csv') return { ok: false, id, reason: 'metrics/export: params.what must be comparison-md or comparison-csv' };
-      return { ok: true, message: { kind: 'rpc/request', id, method: 'metrics/export', params: { what: p.what } } };
+      if (p.what !== 'comparison-md' && p.what !== 'comparison-csv' && p.what !== 'report-md' && p.what !== 'report-html') return { ok: false, id, reason: 'metrics/export: params.what must be comparison-md, comparison-csv, report-md or report-html' };
+      if (p.charts !== undefined) {
+        const ok = Array.isArray(p.charts) && p.charts.length <= 12 && p.charts.every((c: unknown) => {
+          const o = c as Record<string, unknown>;
+          return o && typeof o.title === 'string' && o.title.length <= 200 && typeof o.dataUrl === 'string' && o.dataUrl.startsWith('data:image/png;base64,') && o.dataUrl.length <= 8_000_000;
+        });
+        if (!ok) return { ok: false, id, reason: 'metrics/export: params.charts must be at most 12 {title, dataUrl: data:image/png;base64,…}' };
+      }
+      return { ok: true, message: { kind: 'rpc/request', id, method: 'metrics/export', params: { what: p.what, ...(p.charts ? { charts: p.charts as { title: string; dataUrl: string }[] } : {}) } } };
     default:
       return { ok: false, id, reason: `unknown method ${String(o.method)}` };
   }

@@ -5,12 +5,13 @@
  * and the run comparison with Markdown / CSV export. Logic lives in src/core/evaluation; this file keeps the
  * panel's state and answers its validated requests. Restored after a window reload (WebviewPanelSerializer).
  */
-import { writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { compareEvaluations, comparisonCsv, comparisonMarkdown, type ComparisonTable } from '../../core/evaluation/compare';
 import { collectErrors, type ModelError } from '../../core/evaluation/errors';
 import { readEvaluation, type ClassifyPrediction, type Evaluation } from '../../core/evaluation/evalFolder';
+import { errorPicture, reportHtml, reportMarkdown, type ReportImage } from '../../core/evaluation/report';
+import { writeFileAtomic } from '../../core/io/atomic';
 import { studyFusion } from '../../core/evaluation/studies';
 import { classificationAt, detectionAt, type DetectionCurvesJson } from '../../core/evaluation/threshold';
 import { formatUserError } from '../../core/dicom/errors';
@@ -33,6 +34,8 @@ const BODY = `
   <vscode-button data-tab="curves" secondary>Curves</vscode-button>
   <vscode-button data-tab="errors" secondary>Errors</vscode-button>
   <vscode-button data-tab="compare" secondary>Compare runs</vscode-button>
+  <vscode-button id="report-html" secondary title="One self-contained HTML file: tables, curves, some error slices">Export report (HTML)</vscode-button>
+  <vscode-button id="report-md" secondary title="Tables and the error list as Markdown">Export report (Markdown)</vscode-button>
 </nav>
 <section id="threshold-bar" class="threshold" aria-label="Threshold">
   <label for="threshold">Threshold</label>
@@ -179,7 +182,7 @@ export class MetricsPanel {
         return { opened: await this.open(id) };
       },
       'metrics/compare': async ({ dirs }) => this.compare(dirs),
-      'metrics/export': async ({ what }) => this.export(what),
+      'metrics/export': async ({ what, charts }) => (what.startsWith('report') ? this.report(what === 'report-html' ? 'html' : 'md', charts ?? []) : this.export(what as 'comparison-md' | 'comparison-csv')),
     };
     return (handlers[method] as Handler<M>)(params);
   }
@@ -250,7 +253,24 @@ export class MetricsPanel {
     const root = vscode.workspace.workspaceFolders?.[0]?.uri;
     const target = await vscode.window.showSaveDialog({ defaultUri: root ? vscode.Uri.joinPath(root, `comparison.${ext}`) : undefined, filters: { [ext === 'md' ? 'Markdown' : 'CSV']: [ext] }, saveLabel: 'Export' });
     if (!target) return null;
-    await writeFile(target.fsPath, ext === 'md' ? comparisonMarkdown(this.comparison) : comparisonCsv(this.comparison));
+    await writeFileAtomic(target.fsPath, ext === 'md' ? comparisonMarkdown(this.comparison) : comparisonCsv(this.comparison));
+    return { file: target.fsPath };
+  }
+
+  /** This evaluation as report.md / report.html (tables, curves, up to six error pictures, the error list). */
+  private async report(kind: 'md' | 'html', charts: { title: string; dataUrl: string }[]): Promise<{ file: string } | null> {
+    const e = this.evaluation;
+    if (!e) throw new Error('no evaluation loaded');
+    const target = await vscode.window.showSaveDialog({ defaultUri: vscode.Uri.file(path.join(e.dir, `report.${kind}`)), filters: { [kind === 'md' ? 'Markdown' : 'HTML']: [kind] }, saveLabel: 'Export' });
+    if (!target) return null;
+    let text: string;
+    if (kind === 'md') text = reportMarkdown(e, this.errors);
+    else {
+      const pictures = (await Promise.all(this.errors.slice(0, 6).map((x) => errorPicture(x)))).filter((p): p is ReportImage => Boolean(p));
+      const images = charts.map((c) => ({ title: c.title, png: Buffer.from(c.dataUrl.slice(c.dataUrl.indexOf(',') + 1), 'base64') }));
+      text = reportHtml(e, this.errors, images, pictures);
+    }
+    await writeFileAtomic(target.fsPath, text);
     return { file: target.fsPath };
   }
 
