@@ -172,6 +172,8 @@ test('Evaluate Fracture Classifier, then compare the two evaluations in a paper-
   const html = fs.readFileSync(path.join(evalDir, 'report.html'), 'utf8');
   assert.match(html, /<h2>Fracture classification<\/h2>/);
   assert.ok((html.match(/<img [^>]*src="data:image\/png;base64,/g) ?? []).length >= 4, 'three curves and at least one error picture');
+  assert.match(html, /<img alt="ROC"/, 'the classifier\'s own curves');
+  assert.doesNotMatch(html, /ultralytics, IoU/, 'not the detector\'s');
   assert.ok(!/<script/i.test(html), 'no script in the report');
 });
 

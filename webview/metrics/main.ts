@@ -348,6 +348,8 @@ window.addEventListener('message', (event: MessageEvent<HostToMetrics>) => {
     slider.value = String(state.threshold ?? 0.5);
     $('threshold-label').textContent = Number(slider.value).toFixed(2);
     fillClassFilter();
+    $('tab-curves').replaceChildren(); // the last evaluation's curves go (drawn again when shown or exported)
+    charts.length = 0;
     renderTables();
     renderErrors();
     showTab(state.tab ?? 'tables');
