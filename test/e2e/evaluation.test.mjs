@@ -10,6 +10,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { OUT_DIR, PRESETS, cli, compareGrey, huValues, pickQuickItem, readCanvas, runCommand, screenshot, startWorkbench, viewerFrame, waitForDataset, waitForState, windowGrey } from './harness.mjs';
 import { ensureCodeServer } from '../../scripts/code-server.mjs';
+import sharp from 'sharp';
 
 const TEST = { timeout: 180_000 };
 const WS = path.join(OUT_DIR, 'evaluation-workspace');
@@ -173,6 +174,9 @@ test('Evaluate Fracture Classifier, then compare the two evaluations in a paper-
   assert.match(html, /<h2>Fracture classification<\/h2>/);
   assert.ok((html.match(/<img [^>]*src="data:image\/png;base64,/g) ?? []).length >= 4, 'three curves and at least one error picture');
   assert.match(html, /<img alt="ROC"/, 'the classifier\'s own curves');
+  const roc = Buffer.from(/<img alt="ROC" src="data:image\/png;base64,([^"]+)"/.exec(html)[1], 'base64');
+  const stats = await sharp(roc).stats();
+  assert.ok(stats.channels[0].stdev > 5, `the ROC picture is drawn, not blank (stdev ${stats.channels[0].stdev.toFixed(1)})`);
   assert.doesNotMatch(html, /ultralytics, IoU/, 'not the detector\'s');
   assert.ok(!/<script/i.test(html), 'no script in the report');
 });

@@ -304,22 +304,39 @@ for (const [id, what] of [['export-md', 'comparison-md'], ['export-csv', 'compar
 }
 
 // ---- report ----
-/** The curves as PNGs for the HTML report (drawn first if the Curves tab was never opened). */
-function chartImages(): { title: string; dataUrl: string }[] {
+/**
+ * The curves as PNGs for the HTML report, on the theme's background (a transparent canvas with light text would
+ * vanish on a white page); drawn first when the Curves tab was never opened, after uPlot's deferred paint.
+ */
+async function chartImages(): Promise<{ title: string; dataUrl: string }[]> {
   const curves = $('tab-curves');
   const wasHidden = curves.hidden;
   if (!charts.length) {
     curves.hidden = false;
     drawCurves();
+    await new Promise((r) => setTimeout(r, 100));
   }
-  const out = [...curves.querySelectorAll<HTMLElement>('.uplot')].map((u) => ({ title: u.querySelector('.u-title')?.textContent ?? 'curve', dataUrl: (u.querySelector('canvas') as HTMLCanvasElement).toDataURL('image/png') }));
+  const bg = getComputedStyle(document.body).getPropertyValue('--vscode-editor-background').trim() || '#ffffff';
+  const out = [...curves.querySelectorAll<HTMLElement>('.uplot')].map((u) => {
+    const src = u.querySelector('canvas') as HTMLCanvasElement;
+    const c = document.createElement('canvas');
+    c.width = src.width;
+    c.height = src.height;
+    const ctx = c.getContext('2d') as CanvasRenderingContext2D;
+    ctx.fillStyle = bg;
+    ctx.fillRect(0, 0, c.width, c.height);
+    ctx.drawImage(src, 0, 0);
+    // The legend is HTML beside the canvas: its series names and colours go into the caption.
+    const series = [...u.querySelectorAll<HTMLElement>('.u-legend .u-series')].slice(1).map((r) => `${r.querySelector('.u-label')?.textContent ?? ''} ${(r.querySelector('.u-marker') as HTMLElement | null)?.style.borderColor ?? ''}`.trim());
+    return { title: `${u.querySelector('.u-title')?.textContent ?? 'curve'}${series.length > 1 ? ` — ${series.join(', ')}` : ''}`, dataUrl: c.toDataURL('image/png') };
+  });
   curves.hidden = wasHidden;
   return out;
 }
 for (const [id, what] of [['report-html', 'report-html'], ['report-md', 'report-md']] as const) {
   $(id).addEventListener('click', async () => {
     try {
-      const r = await rpc.request('metrics/export', { what, ...(what === 'report-html' ? { charts: chartImages() } : {}) }, { timeoutMs: 600_000 });
+      const r = await rpc.request('metrics/export', { what, ...(what === 'report-html' ? { charts: await chartImages() } : {}) }, { timeoutMs: 600_000 });
       if (r) document.body.dataset.exported = r.file;
     } catch (err) {
       $('source').textContent = (err as Error).message;
