@@ -77,7 +77,8 @@ export interface MetricsMethods {
 }
 
 export interface MetricsToHostNotifications {
-  'metrics/ready': { dir?: string };
+  /** The page (re)loaded; its saved state names the evaluation folder and the run it showed. */
+  'metrics/ready': { dir?: string; run?: string };
 }
 
 export interface HostToMetricsNotifications {

@@ -16,7 +16,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
 import { REPO_ROOT } from '../../scripts/code-server.mjs';
-import { OUT_DIR, cli, notifications, runCommand, screenshot, startWorkbench } from './harness.mjs';
+import { OUT_DIR, cli, notifications, pickQuickItem, runCommand, screenshot, startWorkbench, viewerFrame } from './harness.mjs';
 
 const WS = path.join(OUT_DIR, 'training-workspace');
 const PREPARED = path.join(WS, 'datasets', 'sample-prepared');
@@ -232,7 +232,24 @@ test('Cancel in the progress notification stops the task and leaves no trainer p
   assert.ok(restart > 0 && resumed[restart].resumedFrom !== null, 'a second start event, marked as resumed');
   assert.equal(resumed.slice(restart).find((e) => e.event === 'epoch')?.epoch, stoppedAt + 1, `it continues with epoch ${stoppedAt + 1}, not from scratch`);
   await screenshot(page, '25-training-resumed');
-  await toast(page, /epoch \d+\/50/).locator('.monaco-button', { hasText: 'Cancel' }).click();
+  // Its curves in the metrics panel, growing while it trains (issue 9): the points follow events.jsonl.
+  await runCommand(page, 'DICOM ML: Show Training Curves');
+  await pickQuickItem(page, dirName);
+  const panel = await viewerFrame(page, { timeout: 30_000, selector: 'body[data-training-points]' });
+  const pointsNow = async () => Number(await panel.evaluate(() => document.body.dataset.trainingPoints));
+  const first = await pointsNow();
+  await until('the curves to grow with the next epochs', async () => (await pointsNow()) >= first + 2, 120_000);
+  assert.ok((await panel.locator('#training-charts .uplot').count()) >= 2, 'loss and metric charts');
+  assert.equal(await panel.evaluate(() => document.body.dataset.trainingStatus), 'running');
+  await screenshot(page, '25b-training-curves');
+  // The panel took the focus and the progress toast went to the status bar: its entry opens the notification
+  // center, where the same notification has its Cancel.
+  // Clicked again (bounded) until the task ends: the notification re-renders at every epoch.
+  await until('Cancel of the resumed run clicked', async () => {
+    const cancel = page.locator('.notification-toast, .notifications-center .monaco-list-row', { hasText: /epoch \d+\/50/ }).first().locator('.monaco-button', { hasText: 'Cancel' });
+    if (!(await cancel.isVisible())) await page.locator('.statusbar-item', { hasText: 'Resume Fracture Classifier' }).first().click({ timeout: 5_000 }).catch(() => {});
+    return cancel.click({ timeout: 5_000 }).then(() => true, () => false);
+  }, 60_000);
   await until('no process of the resumed run', () => processesWith(dir).length === 0, 60_000);
 }));
 

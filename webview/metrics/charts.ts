@@ -32,7 +32,8 @@ function aligned(series: readonly Series[]): uPlot.AlignedData {
 export class Chart {
   private plot: uPlot | undefined;
 
-  constructor(private readonly root: HTMLElement, private readonly title: string, private readonly axes: { x: string; y: string }, private readonly marker?: () => number | undefined) {}
+  /** `unit`: both axes 0…1 (rates, probabilities); else uPlot fits them (epochs, losses). */
+  constructor(private readonly root: HTMLElement, private readonly title: string, private readonly axes: { x: string; y: string }, private readonly marker?: () => number | undefined, private readonly unit = true) {}
 
   set(series: readonly Series[]): void {
     this.plot?.destroy();
@@ -43,9 +44,9 @@ export class Chart {
       title: this.title,
       width: Math.max(280, Math.min(470, this.root.clientWidth || 470)),
       height: 260,
-      scales: { x: { time: false, range: [0, 1] }, y: { range: [0, 1] } },
+      scales: this.unit ? { x: { time: false, range: [0, 1] }, y: { range: [0, 1] } } : { x: { time: false } },
       axes: [axis(this.axes.x), axis(this.axes.y)],
-      series: [{ label: this.axes.x }, ...series.map((s, i) => ({ label: s.label, stroke: series.length === 1 ? themeColour('--vscode-charts-blue', '#3794ff') : CLASS_COLOURS[i % CLASS_COLOURS.length], width: 1.5, spanGaps: true, points: { show: false } }))],
+      series: [{ label: this.axes.x }, ...series.map((s, i) => ({ label: s.label, stroke: series.length === 1 ? themeColour('--vscode-charts-blue', '#3794ff') : CLASS_COLOURS[i % CLASS_COLOURS.length], width: 1.5, spanGaps: true, points: { show: !this.unit } }))],
       legend: { show: true },
       hooks: {
         draw: [(u) => {

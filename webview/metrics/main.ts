@@ -14,13 +14,15 @@ import '@vscode-elements/elements/dist/vscode-table-cell/index.js';
 import '@vscode-elements/elements/dist/vscode-table-header/index.js';
 import '@vscode-elements/elements/dist/vscode-table-header-cell/index.js';
 import '@vscode-elements/elements/dist/vscode-table-row/index.js';
-import type { HostToMetrics, MetricsAtThreshold, MetricsComparison, MetricsError, MetricsEvaluation, MetricsMethods } from '../../src/protocol/metrics';
+import type { HostToMetrics, MetricsAtThreshold, MetricsComparison, MetricsError, MetricsEvaluation, MetricsMethods, MetricsTraining } from '../../src/protocol/metrics';
 import { RpcClient } from '../viewer/rpc';
 import { Chart, type Series } from './charts';
 
-type Tab = 'tables' | 'curves' | 'errors' | 'compare';
+type Tab = 'tables' | 'curves' | 'errors' | 'compare' | 'training';
 interface State {
   dir?: string;
+  /** The training run whose curves are shown. */
+  run?: string;
   tab?: Tab;
   threshold?: number;
   kinds?: string[];
@@ -79,6 +81,7 @@ function showTab(tab: Tab): void {
   for (const p of document.querySelectorAll<HTMLElement>('[data-panel]')) p.hidden = p.dataset.panel !== tab;
   document.body.dataset.tab = tab;
   if (tab === 'curves') drawCurves();
+  if (tab === 'training') drawTraining();
 }
 for (const b of document.querySelectorAll<HTMLElement>('[data-tab]')) b.addEventListener('click', () => showTab(b.dataset.tab as Tab));
 
@@ -197,6 +200,30 @@ function drawCurves(): void {
   document.body.dataset.charts = String(charts.length);
 }
 new ResizeObserver(() => { if (!$('tab-curves').hidden) drawCurves(); }).observe($('tab-curves'));
+
+// ---- training curves (a run's events.jsonl, live) ----
+let training: MetricsTraining | undefined;
+const trainingCharts: Chart[] = [];
+function drawTraining(): void {
+  const root = $('training-charts');
+  if (!training || $('tab-training').hidden) return;
+  const t = training;
+  $('training-status').textContent = `${t.name} (${t.task}) · ${t.status} · ${t.points.length}/${t.epochs || '?'} epochs${t.status === 'running' ? ' · updating as it trains' : ''}`;
+  root.replaceChildren();
+  trainingCharts.length = 0;
+  const keys = [...new Set(t.points.flatMap((p) => Object.keys(p.values)))];
+  const groups: [string, string[]][] = [['Losses', keys.filter((k) => k.startsWith('loss '))], ['Validation metrics', keys.filter((k) => !k.startsWith('loss '))]];
+  const x = t.points.map((p) => p.epoch);
+  for (const [title, ks] of groups) {
+    if (!ks.length || !x.length) continue;
+    const box = el('div', undefined, 'chart');
+    root.append(box);
+    const c = new Chart(box, title, { x: 'epoch', y: title === 'Losses' ? 'loss' : 'value' }, undefined, false);
+    c.set(ks.map((k) => ({ label: k.replace(/^loss /, ''), x, y: t.points.map((p) => p.values[k] ?? Number.NaN) })));
+    trainingCharts.push(c);
+  }
+  document.body.dataset.trainingPoints = String(t.points.length);
+}
 
 // ---- errors ----
 const kinds = ['fp', 'fn', 'wrong-class'] as const;
@@ -375,8 +402,23 @@ window.addEventListener('message', (event: MessageEvent<HostToMetrics>) => {
     void loadThreshold();
   } else if (m.method === 'metrics/selected') {
     renderErrors(m.params.id);
+  } else if (m.method === 'metrics/training') {
+    const first = training?.dir !== m.params.dir;
+    training = m.params;
+    state.run = training.dir;
+    save();
+    document.querySelector<HTMLElement>('[data-tab="training"]')?.removeAttribute('hidden');
+    if (!ev) {
+      $('title').textContent = `Training: ${training.name}`;
+      $('source').textContent = training.dir;
+      document.body.dataset.state = 'ready';
+    }
+    if (first || !ev) showTab('training');
+    else drawTraining();
+    document.body.dataset.trainingPoints = String(training.points.length);
+    document.body.dataset.trainingStatus = training.status;
   }
 });
 
 showTab(state.tab ?? 'tables');
-vscode.postMessage({ kind: 'rpc/notify', method: 'metrics/ready', params: state.dir ? { dir: state.dir } : {} });
+vscode.postMessage({ kind: 'rpc/notify', method: 'metrics/ready', params: { ...(state.dir ? { dir: state.dir } : {}), ...(state.run ? { run: state.run } : {}) } });

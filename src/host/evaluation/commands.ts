@@ -134,3 +134,19 @@ export async function showMetricsCommand(extensionUri: vscode.Uri, diagnostics: 
   }
   MetricsPanel.show(extensionUri, diagnostics, target);
 }
+
+/** "Show Training Curves": a run's losses and metrics per epoch, live while it trains (args: the run folder, else picked). */
+export async function showTrainingCurvesCommand(extensionUri: vscode.Uri, diagnostics: vscode.DiagnosticCollection, dir?: string): Promise<void> {
+  let target = dir;
+  if (!target) {
+    const runs = (vscode.workspace.workspaceFolders ?? []).flatMap((f) => findRuns(f.uri.fsPath)).map((d) => summarizeRun(d));
+    if (!runs.length) {
+      void vscode.window.showInformationMessage('DICOM ML: no training run in the workspace yet — run "DICOM ML: Train Vertebra Detector" or "Train Fracture Classifier".');
+      return;
+    }
+    const pick = await vscode.window.showQuickPick(runs.map((r) => ({ label: r.name, description: `${r.task ?? ''} · ${r.status}${r.epoch ? ` · epoch ${r.epoch}/${r.epochs ?? '?'}` : ''}`, dir: r.dir })), { title: 'Show Training Curves: run' });
+    target = pick?.dir;
+    if (!target) return;
+  }
+  MetricsPanel.showRun(extensionUri, diagnostics, target);
+}

@@ -9,8 +9,8 @@ export function parseMetricsMessage(m: unknown): { ok: true; message: MetricsToH
   const p = (o.params ?? {}) as Record<string, unknown>;
   if (o.kind === 'rpc/notify') {
     if (o.method !== 'metrics/ready') return { ok: false, reason: `unknown notification ${String(o.method)}` };
-    if (p.dir !== undefined && (typeof p.dir !== 'string' || p.dir.length > 4096)) return { ok: false, reason: 'metrics/ready: params.dir must be a path' };
-    return { ok: true, message: { kind: 'rpc/notify', method: 'metrics/ready', params: typeof p.dir === 'string' ? { dir: p.dir } : {} } };
+    for (const k of ['dir', 'run'] as const) if (p[k] !== undefined && (typeof p[k] !== 'string' || (p[k] as string).length > 4096)) return { ok: false, reason: `metrics/ready: params.${k} must be a path` };
+    return { ok: true, message: { kind: 'rpc/notify', method: 'metrics/ready', params: { ...(typeof p.dir === 'string' ? { dir: p.dir } : {}), ...(typeof p.run === 'string' ? { run: p.run } : {}) } } };
   }
   if (o.kind === 'rpc/cancel') return isInt(o.id, 1, Number.MAX_SAFE_INTEGER) ? { ok: true, message: { kind: 'rpc/cancel', id: o.id } } : { ok: false, reason: 'cancel without a valid id' };
   if (o.kind !== 'rpc/request') return { ok: false, reason: `unknown kind ${String(o.kind)}` };

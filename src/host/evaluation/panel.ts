@@ -5,6 +5,7 @@
  * and the run comparison with Markdown / CSV export. Logic lives in src/core/evaluation; this file keeps the
  * panel's state and answers its validated requests. Restored after a window reload (WebviewPanelSerializer).
  */
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { compareEvaluations, comparisonCsv, comparisonMarkdown, type ComparisonTable } from '../../core/evaluation/compare';
@@ -15,6 +16,8 @@ import { writeFileAtomic } from '../../core/io/atomic';
 import { studyFusion } from '../../core/evaluation/studies';
 import { classificationAt, detectionAt, type DetectionCurvesJson } from '../../core/evaluation/threshold';
 import { formatUserError } from '../../core/dicom/errors';
+import { trainingCurves } from '../../core/training/curves';
+import { EVENTS_FILE } from '../../core/training/events';
 import type { HostToMetrics, MetricsAtThreshold, MetricsError, MetricsMethods } from '../../protocol/metrics';
 import { VIEW_TYPE as VIEWER } from '../viewer/provider';
 import { webviewHtml, webviewOptions } from '../webviewHtml';
@@ -30,14 +33,15 @@ const BODY = `
   <div id="source" class="source"></div>
 </header>
 <nav class="tabs" aria-label="Sections">
-  <vscode-button data-tab="tables">Tables</vscode-button>
-  <vscode-button data-tab="curves" secondary>Curves</vscode-button>
-  <vscode-button data-tab="errors" secondary>Errors</vscode-button>
+  <vscode-button class="eval-only" data-tab="tables">Tables</vscode-button>
+  <vscode-button class="eval-only" data-tab="curves" secondary>Curves</vscode-button>
+  <vscode-button class="eval-only" data-tab="errors" secondary>Errors</vscode-button>
   <vscode-button data-tab="compare" secondary>Compare runs</vscode-button>
-  <vscode-button id="report-html" secondary title="One self-contained HTML file: tables, curves, some error slices">Export report (HTML)</vscode-button>
-  <vscode-button id="report-md" secondary title="Tables and the error list as Markdown">Export report (Markdown)</vscode-button>
+  <vscode-button data-tab="training" secondary hidden>Training</vscode-button>
+  <vscode-button class="eval-only" id="report-html" secondary title="One self-contained HTML file: tables, curves, some error slices">Export report (HTML)</vscode-button>
+  <vscode-button class="eval-only" id="report-md" secondary title="Tables and the error list as Markdown">Export report (Markdown)</vscode-button>
 </nav>
-<section id="threshold-bar" class="threshold" aria-label="Threshold">
+<section id="threshold-bar" class="threshold eval-only" aria-label="Threshold">
   <label for="threshold">Threshold</label>
   <input type="range" id="threshold" min="0" max="1" step="0.01" value="0.5" aria-label="Decision threshold">
   <span id="threshold-label"></span>
@@ -58,6 +62,10 @@ const BODY = `
       <span id="error-count" class="muted"></span>
     </div>
     <div id="error-list" class="error-list" role="listbox" aria-label="Model errors" tabindex="0"></div>
+  </section>
+  <section id="tab-training" data-panel="training" hidden>
+    <div id="training-status" class="muted"></div>
+    <div id="training-charts" class="charts"></div>
   </section>
   <section id="tab-compare" data-panel="compare" hidden>
     <div class="filters">
@@ -80,6 +88,9 @@ export class MetricsPanel {
   private order: number[] = [];
   private cursor = -1;
   private readonly disposables: vscode.Disposable[] = [];
+  /** The training run whose curves the panel follows, and how to stop following it. */
+  private run?: string;
+  private unwatchRun?: () => void;
 
   private constructor(private readonly panel: vscode.WebviewPanel, extensionUri: vscode.Uri, private readonly diagnostics: vscode.DiagnosticCollection) {
     panel.webview.options = webviewOptions(extensionUri);
@@ -119,6 +130,30 @@ export class MetricsPanel {
 
   private notify<M extends HostToMetrics & { kind: 'rpc/notify' }>(method: M['method'], params: M['params']): void {
     this.post({ kind: 'rpc/notify', method, params } as HostToMetrics);
+  }
+
+  /** Show the panel (creating it) on run folder `dir`'s training curves, following them while it trains. */
+  static showRun(extensionUri: vscode.Uri, diagnostics: vscode.DiagnosticCollection, dir: string): MetricsPanel {
+    const p = MetricsPanel.show(extensionUri, diagnostics);
+    p.watchRun(dir);
+    return p;
+  }
+
+  /** Send run `dir`'s curves now and whenever its events.jsonl grows (polled each second: runs may live outside the workspace). */
+  private watchRun(dir: string): void {
+    this.unwatchRun?.();
+    this.run = dir;
+    const file = path.join(dir, EVENTS_FILE);
+    const send = () => {
+      try {
+        this.notify('metrics/training', trainingCurves(dir));
+      } catch (err) {
+        this.notify('metrics/fatal', { message: formatUserError(err, file) });
+      }
+    };
+    send();
+    fs.watchFile(file, { interval: 1000 }, send);
+    this.unwatchRun = () => fs.unwatchFile(file, send);
   }
 
   /** Read `dir` and send it to the panel; the errors become diagnostics. */
@@ -167,6 +202,8 @@ export class MetricsPanel {
     if (m.kind === 'rpc/notify') {
       const dir = m.params.dir ?? this.evaluation?.dir;
       if (dir) void this.load(dir);
+      const run = m.params.run ?? this.run;
+      if (run) this.watchRun(run);
       return;
     }
     if (m.kind === 'rpc/cancel') return;
@@ -276,6 +313,7 @@ export class MetricsPanel {
 
   private dispose(): void {
     if (MetricsPanel.current === this) MetricsPanel.current = undefined;
+    this.unwatchRun?.();
     this.diagnostics.clear();
     for (const d of this.disposables) d.dispose();
   }
