@@ -117,6 +117,11 @@ test('clicking an error opens its source DICOM slice in the viewer; errors are i
   const cmp = compareGrey(canvas.grey, windowGrey(await huValues(file), ...PRESETS.bone), canvas.width);
   assert.ok(cmp.wrong <= canvas.grey.length * 0.001, `pixels of ${slice}.dcm: ${cmp.wrong} differ (${cmp.examples.join('; ')})`);
   await screenshot(wb.page, '53-error-opened');
+  // Next error (the command, also Alt+F8 in the viewer): the list's second row, said in the status bar.
+  const secondId = await panel.locator('.error-row').nth(1).getAttribute('data-id');
+  await runCommand(wb.page, 'DICOM ML: Next Model Error');
+  await wb.page.locator('.statusbar-item', { hasText: /DICOM ML error 2\/\d+/ }).first().waitFor({ timeout: 20_000 });
+  assert.equal(await panel.locator('.error-row.selected').getAttribute('data-id'), secondId, 'the panel follows');
   // The Problems view lists the evaluation's errors.
   await wb.page.keyboard.press('Control+Shift+M');
   const problems = wb.page.locator('.markers-panel .monaco-list-row');
@@ -179,6 +184,13 @@ test('Evaluate Fracture Classifier, then compare the two evaluations in a paper-
   assert.ok(stats.channels[0].stdev > 5, `the ROC picture is drawn, not blank (stdev ${stats.channels[0].stdev.toFixed(1)})`);
   assert.doesNotMatch(html, /ultralytics, IoU/, 'not the detector\'s');
   assert.ok(!/<script/i.test(html), 'no script in the report');
+  // After a window reload the panel comes back with its evaluation and its tab.
+  await runCommand(wb.page, 'Developer: Reload Window');
+  await wb.page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
+  const again = await viewerFrame(wb.page, { timeout: 90_000, selector: 'body[data-task="classify"][data-state="ready"]' });
+  const restored = await waitForDataset(again, (d) => d.tables === 'drawn', 'the restored panel');
+  assert.equal(restored.tab, 'compare', 'the tab it was on');
+  await screenshot(wb.page, '58-restored');
 });
 
 /**

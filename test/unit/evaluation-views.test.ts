@@ -15,6 +15,7 @@ import { readEvaluation, type ClassifyPrediction, type DetectPrediction, type Ev
 import { errorPicture, reportHtml, reportMarkdown } from '../../src/core/evaluation/report';
 import { classificationAt, detectionAt } from '../../src/core/evaluation/threshold';
 import { classificationMetrics } from '../../src/core/metrics/classification';
+import { parseMetricsMessage } from '../../src/host/evaluation/messages';
 
 const NAMES = ['C1', 'C2', 'C3'];
 const tmp = mkdtempSync(join(tmpdir(), 'eval-views-'));
@@ -151,4 +152,26 @@ test('report: Markdown and one self-contained HTML file (tables, curves and erro
   assert.ok(!/<script|src="http|href="http/i.test(html), 'no script, nothing fetched');
   assert.match(html, /Content-Security-Policy" content="default-src 'none'; img-src data:/);
   assert.match(html, /<td>C3<\/td><td>1<\/td><td>1<\/td><td>0\.500<\/td>/);
+});
+
+test('metrics panel messages are validated: good ones pass, bad requests get a reason and keep their id', () => {
+  assert.equal(parseMetricsMessage({ kind: 'rpc/notify', method: 'metrics/ready', params: { dir: '/e', run: '/r' } }).ok, true);
+  assert.deepEqual(parseMetricsMessage({ kind: 'rpc/request', id: 2, method: 'metrics/openError', params: { id: 4, order: [4, 1] } }), { ok: true, message: { kind: 'rpc/request', id: 2, method: 'metrics/openError', params: { id: 4, order: [4, 1] } } });
+  const bad = [
+    [{ kind: 'rpc/request', id: 3, method: 'metrics/atThreshold', params: { threshold: 1.5 } }, /0…1/],
+    [{ kind: 'rpc/request', id: 4, method: 'metrics/openError', params: { id: -1 } }, /whole number/],
+    [{ kind: 'rpc/request', id: 5, method: 'metrics/export', params: { what: 'report-pdf' } }, /report-html/],
+    [{ kind: 'rpc/request', id: 6, method: 'metrics/export', params: { what: 'report-html', charts: [{ title: 'x', dataUrl: 'javascript:alert(1)' }] } }, /data:image\/png/],
+    [{ kind: 'rpc/request', id: 7, method: 'metrics/compare', params: { dirs: [1] } }, /list of folders/],
+    [{ kind: 'rpc/request', id: 8, method: 'metrics/deleteRuns', params: {} }, /unknown method/],
+  ] as const;
+  for (const [m, why] of bad) {
+    const r = parseMetricsMessage(m);
+    assert.equal(r.ok, false);
+    if (!r.ok) {
+      assert.equal(r.id, m.id);
+      assert.match(r.reason, why);
+    }
+  }
+  for (const m of [null, { kind: 'rpc/notify', method: 'metrics/other' }, { kind: 'rpc/notify', method: 'metrics/ready', params: { dir: 3 } }]) assert.equal(parseMetricsMessage(m).ok, false);
 });

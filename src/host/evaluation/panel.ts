@@ -19,6 +19,7 @@ import { formatUserError } from '../../core/dicom/errors';
 import { trainingCurves } from '../../core/training/curves';
 import { EVENTS_FILE } from '../../core/training/events';
 import type { HostToMetrics, MetricsAtThreshold, MetricsError, MetricsMethods } from '../../protocol/metrics';
+import { overrideModels } from '../viewer/models';
 import { VIEW_TYPE as VIEWER } from '../viewer/provider';
 import { webviewHtml, webviewOptions } from '../webviewHtml';
 import { parseMetricsMessage } from './messages';
@@ -245,7 +246,11 @@ export class MetricsPanel {
       void vscode.window.showWarningMessage(`DICOM ML: ${path.basename(e.image)} has no source DICOM (no manifest.jsonl beside the prepared dataset).`);
       return false;
     }
-    await vscode.commands.executeCommand('vscode.openWith', vscode.Uri.file(e.dicom), VIEWER, { viewColumn: vscode.ViewColumn.Beside, preserveFocus: false });
+    const uri = vscode.Uri.file(e.dicom);
+    // The viewer draws the evaluated model's predictions on this slice (not whatever the settings name).
+    const model = this.evaluation?.metrics.source?.model;
+    if (model) overrideModels(uri, this.evaluation?.metrics.task === 'detect' ? { detector: model } : { classifier: model });
+    await vscode.commands.executeCommand('vscode.openWith', uri, VIEWER, { viewColumn: vscode.ViewColumn.Beside, preserveFocus: false });
     void vscode.window.setStatusBarMessage(`DICOM ML error ${this.cursor + 1}/${this.order.length}: ${e.message}`, 8000);
     return true;
   }

@@ -26,7 +26,16 @@ function expand(p: string, folder: vscode.WorkspaceFolder | undefined): string {
   return folder && !path.isAbsolute(out) ? path.join(folder.uri.fsPath, out) : out;
 }
 
-/** Read the settings for `uri` (empty model paths = the models shipped in the extension's models/). */
+/** Models for particular files, over the settings: an error opened from an evaluation shows that evaluation's model. */
+const overrides = new Map<string, { detector?: string; classifier?: string }>();
+
+/** Show `uri` with these models (the metrics panel opening an error of an evaluated model), whatever the settings say. */
+export function overrideModels(uri: vscode.Uri, models: { detector?: string; classifier?: string }): void {
+  overrides.set(uri.toString(), { ...overrides.get(uri.toString()), ...models });
+  while (overrides.size > 200) overrides.delete(overrides.keys().next().value as string);
+}
+
+/** Read the settings for `uri` (empty model paths = the models shipped in the extension's models/), then any override. */
 export function modelChoice(uri: vscode.Uri, extensionUri: vscode.Uri): ModelChoice {
   const c = vscode.workspace.getConfiguration('dicomMl', uri);
   const folder = vscode.workspace.getWorkspaceFolder(uri);
@@ -35,10 +44,11 @@ export function modelChoice(uri: vscode.Uri, extensionUri: vscode.Uri): ModelCho
     if (v === 'none') return undefined;
     return v ? expand(v, folder) : vscode.Uri.joinPath(extensionUri, 'models', file).fsPath;
   };
+  const o = overrides.get(uri.toString());
   return {
     enabled: c.get<boolean>('viewer.overlays', true),
-    detector: pick('models.detector', DEFAULT_DETECTOR),
-    classifier: pick('models.classifier', DEFAULT_CLASSIFIER),
+    detector: o?.detector ?? pick('models.detector', DEFAULT_DETECTOR),
+    classifier: o?.classifier ?? pick('models.classifier', DEFAULT_CLASSIFIER),
     threads: Math.max(0, Math.floor(c.get<number>('inference.threads', 0))),
     cuda: c.get<boolean>('inference.cuda', false),
   };
