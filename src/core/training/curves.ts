@@ -5,17 +5,10 @@
 import * as path from 'node:path';
 import { EVENTS_FILE, readEventsFile, type EpochEvent } from './events';
 import { summarizeRun } from './runs';
+import type { MetricsTraining } from '../../protocol/metrics';
 
-export interface TrainingCurves {
-  dir: string;
-  name: string;
-  task: 'detect' | 'classify';
-  status: string;
-  /** Epochs planned. */
-  epochs: number;
-  /** Per finished epoch: `loss <name>` for each loss, and each metric under its own name. */
-  points: { epoch: number; values: Record<string, number> }[];
-}
+/** What the metrics panel draws (the protocol's type: the panel reads exactly this). */
+export type TrainingCurves = MetricsTraining;
 
 /** The curves of run folder `dir` as they are now (a run not started yet has none). */
 export function trainingCurves(dir: string): TrainingCurves {
