@@ -10,7 +10,7 @@ import type { DicomFile } from './parse';
 import { decoderFor } from './decode/index';
 import { nativeFrameBytes } from './decode/native';
 import type { SampleArray } from './decode/types';
-import { isNativeSyntax } from './uids';
+import { isNativeSyntax, TS } from './uids';
 
 /** Stored values of one frame after masking and sign extension; colour interleaved. */
 export type StoredPixels = Uint8Array | Int8Array | Uint16Array | Int16Array | Uint32Array | Int32Array;
@@ -29,6 +29,7 @@ export function frameBytes(file: DicomFile, info: ImageInfo, index: number): Uin
     if (start + size > el.dataOffset + el.length || start + size > ds.byteArray.length) {
       throw new DicomError('TRUNCATED', `pixel data holds ${el.length} bytes, frame ${index} needs bytes ${index * size}…${(index + 1) * size}`);
     }
+    if (info.transferSyntaxUID === TS.ExplicitVRBigEndian && info.bitsAllocated === 8 && el.vr === 'OW') return unswapWords(ds.byteArray, el.dataOffset, start, size);
     return ds.byteArray.subarray(start, start + size);
   }
   if (!el.encapsulatedPixelData || !el.fragments) {
@@ -86,6 +87,23 @@ export function finishSamples(samples: SampleArray, info: ImageInfo): StoredPixe
     for (let i = 0; i < samples.length; i++) out[i] = (samples[i] >>> shift) & mask;
   }
   return out;
+}
+
+/**
+ * 8-bit samples in an OW Pixel Data of explicit VR big endian: on disk the value is a stream of 16-bit words in
+ * big-endian order (PS3.5 A.3), so each pair of samples is swapped. Undo it for bytes [start, start + size) of
+ * the element that begins at `dataOffset` (a frame may start in the middle of a word).
+ */
+function unswapWords(bytes: Uint8Array, dataOffset: number, start: number, size: number): Uint8Array {
+  const from = start - ((start - dataOffset) & 1);
+  const words = new Uint8Array(Math.ceil((start + size - from) / 2) * 2);
+  words.set(bytes.subarray(from, Math.min(bytes.length, from + words.length)));
+  for (let i = 0; i < words.length; i += 2) {
+    const t = words[i];
+    words[i] = words[i + 1];
+    words[i + 1] = t;
+  }
+  return words.subarray(start - from, start - from + size);
 }
 
 /** Decode frame `index` of a parsed file into stored values. */

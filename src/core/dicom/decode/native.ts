@@ -1,6 +1,7 @@
 /**
  * Native (uncompressed) pixel data: implicit/explicit VR little endian, deflated (already inflated by the
- * parser) and explicit VR big endian (PS3.5 A.3: words are byte-swapped, OB 8-bit data is not).
+ * parser) and explicit VR big endian (PS3.5 A.3: words are byte-swapped, OB 8-bit data is not; 8-bit data in OW
+ * is un-swapped by pixels.ts frameBytes, which knows the element's VR).
  */
 import { DicomError } from '../errors';
 import type { ImageInfo } from '../image';
