@@ -25,6 +25,8 @@ export async function info(ctx: CommandContext): Promise<void> {
     pixelRepresentation: i.pixelRepresentation,
     rescaleSlope: i.rescaleSlope,
     rescaleIntercept: i.rescaleIntercept,
+    // The Modality LUT Sequence replaces the rescale when present: entries, first stored value mapped, bits.
+    modalityLut: i.modalityLut ? { entries: i.modalityLut.data.length, firstMapped: i.modalityLut.firstMapped, bits: i.modalityLut.bits, explanation: i.modalityLut.explanation ?? null } : null,
     windowCenter: i.windowCenter ?? null,
     windowWidth: i.windowWidth ?? null,
     pixelPaddingValue: i.pixelPaddingValue ?? null,
@@ -45,6 +47,8 @@ export async function info(ctx: CommandContext): Promise<void> {
   const width = Math.max(...Object.keys(out).map((k) => k.length));
   for (const [k, v] of Object.entries(out)) {
     if (v === null || (Array.isArray(v) && v.length === 0)) continue;
-    ctx.stdout(`${k.padEnd(width)}  ${Array.isArray(v) ? v.join(k === 'warnings' ? '; ' : ', ') : String(v)}`);
+    const shown = Array.isArray(v) ? v.join(k === 'warnings' ? '; ' : ', ')
+      : typeof v === 'object' ? Object.entries(v).filter(([, x]) => x !== null).map(([a, x]) => `${a} ${String(x)}`).join(', ') : String(v);
+    ctx.stdout(`${k.padEnd(width)}  ${shown}`);
   }
 }

@@ -67,7 +67,8 @@ function tablesFor(info: ImageInfo, win: Window): Tables | undefined {
   if (bits > 16) return undefined;
   const signed = info.pixelRepresentation === 1;
   const key = [bits, signed, info.rescaleSlope, info.rescaleIntercept, win.center, win.width, info.voiLutFunction, info.photometricInterpretation, info.pixelPaddingValue, info.pixelPaddingRangeLimit].join();
-  let t = tableCache.get(key);
+  // A Modality LUT Sequence is in the tables (modalityValues applies it) but not in the key: not cached.
+  let t = info.modalityLut ? undefined : tableCache.get(key);
   if (t) return t;
   const size = 2 ** bits;
   const up = 32 - bits;
@@ -75,6 +76,7 @@ function tablesFor(info: ImageInfo, win: Window): Tables | undefined {
   for (let i = 0; i < size; i++) stored[i] = signed ? (i << up) >> up : i;
   const values = modalityValues(stored, info);
   t = { mask: size - 1, values, gray: windowModality(values, info, win) };
+  if (info.modalityLut) return t;
   if (tableCache.size >= 16) tableCache.clear();
   tableCache.set(key, t);
   return t;

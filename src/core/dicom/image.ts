@@ -5,6 +5,7 @@
 import type { DataSet } from 'dicom-parser';
 import { DicomError } from './errors';
 import type { DicomFile } from './parse';
+import { TS } from './uids';
 
 /** Geometry and pixel format of one image (all frames share it). */
 export interface ImageInfo {
@@ -24,6 +25,11 @@ export interface ImageInfo {
   rescaleSlope: number;
   rescaleIntercept: number;
   rescaleType?: string;
+  /**
+   * Modality LUT Sequence (0028,3000) item, PS3.3 C.11.1: stored values below `firstMapped` take `data[0]`, above
+   * the last entry `data[n − 1]`, else `data[stored − firstMapped]`. When present it replaces Rescale Slope/Intercept.
+   */
+  modalityLut?: { firstMapped: number; bits: number; data: Uint16Array; explanation?: string };
   /** First VOI window in the file (C.11.2.1.2), when present. */
   windowCenter?: number;
   windowWidth?: number;
@@ -42,6 +48,32 @@ export interface ImageInfo {
   /** Row spacing, column spacing in mm (C.7.6.2.1.1 order: between rows, between columns). */
   pixelSpacing?: [number, number];
   sliceThickness?: number;
+}
+
+/**
+ * The first item of the Modality LUT Sequence, or undefined. LUT Descriptor: entries (0 = 65536), first stored
+ * value mapped (SS when Pixel Representation is 1), bits per entry (8 or 16; entries are 16-bit words in LUT Data
+ * (US or OW) either way, as pydicom reads them). A LUT that cannot be applied is refused, naming why.
+ */
+function readModalityLut(ds: DataSet, littleEndian: boolean, pixelRepresentation: number, fileName?: string): ImageInfo['modalityLut'] {
+  const item = ds.elements.x00283000?.items?.[0]?.dataSet;
+  if (!item) return undefined;
+  const d = (i: number) => num(item, 'x00283002', i);
+  const [n0, first0, bits] = [d(0), d(1), d(2)];
+  if (n0 === undefined || first0 === undefined || bits === undefined) throw new DicomError('MALFORMED', 'Modality LUT Sequence: LUT Descriptor (0028,3002) needs 3 values', fileName);
+  if (bits !== 8 && bits !== 16) throw new DicomError('UNSUPPORTED_PIXEL_FORMAT', `Modality LUT Sequence: ${bits} bits per entry (8 or 16 are defined)`, fileName);
+  const n = n0 === 0 ? 65536 : n0;
+  const firstMapped = pixelRepresentation === 1 && first0 > 0x7fff ? first0 - 0x10000 : first0;
+  const el = item.elements.x00283006;
+  if (!el || el.length < 2 * n) throw new DicomError('MALFORMED', `Modality LUT Sequence: LUT Data (0028,3006) holds ${el?.length ?? 0} bytes for ${n} entries of 16 bits`, fileName);
+  const bytes = item.byteArray.subarray(el.dataOffset, el.dataOffset + 2 * n);
+  const data = new Uint16Array(n);
+  for (let i = 0; i < n; i++) {
+    const v = littleEndian ? bytes[2 * i] | (bytes[2 * i + 1] << 8) : (bytes[2 * i] << 8) | bytes[2 * i + 1];
+    data[i] = bits === 8 ? v & 0xff : v;
+  }
+  const explanation = item.string('x00283003')?.trim();
+  return { firstMapped, bits, data, ...(explanation ? { explanation } : {}) };
 }
 
 /** A binary numeric attribute (US, SS, UL); implicit VR files carry no VR, so US is the default. */
@@ -101,6 +133,7 @@ export function readImageInfo(file: DicomFile, fileName?: string): ImageInfo {
   const intercept = decimal(ds, 'x00281052');
   const wc = decimal(ds, 'x00281050');
   const ww = decimal(ds, 'x00281051');
+  const modalityLut = readModalityLut(ds, file.transferSyntaxUID !== TS.ExplicitVRBigEndian, pixelRepresentation, fileName);
   const toStored = (v: number | undefined) => {
     if (v === undefined) return undefined;
     // In implicit VR files dicom-parser reads US/SS as unsigned; padding follows Pixel Representation.
@@ -119,6 +152,7 @@ export function readImageInfo(file: DicomFile, fileName?: string): ImageInfo {
     rescaleSlope: slope !== undefined && slope !== 0 ? slope : 1,
     rescaleIntercept: intercept ?? 0,
     rescaleType: text(ds, 'x00281054'),
+    ...(modalityLut ? { modalityLut } : {}),
     windowCenter: ww !== undefined && ww > 0 ? wc : undefined,
     windowWidth: wc !== undefined && ww !== undefined && ww > 0 ? ww : undefined,
     voiLutFunction: (text(ds, 'x00281056') ?? 'LINEAR').toUpperCase(),

@@ -1,15 +1,25 @@
 /**
- * Modality LUT (PS3.3 C.11.1): stored values → modality units (HU for CT) with Rescale Slope/Intercept,
- * and the padding mask (C.7.5.1.1.2). Modality LUT Sequence (0028,3000) is not applied yet.
+ * Modality LUT (PS3.3 C.11.1): stored values → modality units (HU for CT) with the Modality LUT Sequence when the
+ * file has one, else Rescale Slope/Intercept; and the padding mask (C.7.5.1.1.2).
  */
 import type { ImageInfo } from './image';
 import type { StoredPixels } from './pixels';
 import type { VoiFunction, Window } from './voi';
 import { PRESETS, isPresetName } from './voi';
 
-/** Stored values → Float32 modality values: value · slope + intercept (float arithmetic, as pydicom). */
-export function modalityValues(stored: StoredPixels, info: Pick<ImageInfo, 'rescaleSlope' | 'rescaleIntercept'>): Float32Array {
+/** Stored values → Float32 modality values: the Modality LUT, else value · slope + intercept (float arithmetic, as pydicom). */
+export function modalityValues(stored: StoredPixels, info: Pick<ImageInfo, 'rescaleSlope' | 'rescaleIntercept' | 'modalityLut'>): Float32Array {
   const out = new Float32Array(stored.length);
+  const lut = info.modalityLut;
+  if (lut) {
+    // PS3.3 C.11.1.1.1 (as pydicom's apply_modality_lut): clamp to the LUT's first and last entries.
+    const last = lut.data.length - 1;
+    for (let i = 0; i < stored.length; i++) {
+      const k = stored[i] - lut.firstMapped;
+      out[i] = lut.data[k < 0 ? 0 : k > last ? last : k];
+    }
+    return out;
+  }
   const slope = info.rescaleSlope;
   const intercept = info.rescaleIntercept;
   if (slope === 1 && intercept === 0) {

@@ -119,6 +119,8 @@ export interface WindowedAttributes {
   rescaleIntercept: number;
   pixelPaddingValue?: number;
   pixelPaddingRangeLimit?: number;
+  /** A Modality LUT Sequence (image.ts): padding is then not mapped into modality values (see paddingRange). */
+  modalityLut?: unknown;
 }
 
 /**
@@ -143,8 +145,9 @@ export function windowModality(values: Float32Array, attrs: WindowedAttributes, 
  * stored padding values go through the same Float32 rescale as the pixels, so comparing modality values
  * against this range marks exactly the padded pixels. Undefined when the file declares no padding.
  */
-export function paddingRange(attrs: Pick<WindowedAttributes, 'rescaleSlope' | 'rescaleIntercept' | 'pixelPaddingValue' | 'pixelPaddingRangeLimit'>): [number, number] | undefined {
-  if (attrs.pixelPaddingValue === undefined) return undefined;
+export function paddingRange(attrs: Pick<WindowedAttributes, 'rescaleSlope' | 'rescaleIntercept' | 'pixelPaddingValue' | 'pixelPaddingRangeLimit' | 'modalityLut'>): [number, number] | undefined {
+  // Through a Modality LUT other stored values may land on the same modality values: no exact range then.
+  if (attrs.pixelPaddingValue === undefined || attrs.modalityLut) return undefined;
   const f = (s: number) => Math.fround(s * attrs.rescaleSlope + attrs.rescaleIntercept);
   const a = f(attrs.pixelPaddingValue);
   const b = f(attrs.pixelPaddingRangeLimit ?? attrs.pixelPaddingValue);
