@@ -42,6 +42,29 @@ function detectRawSyntax(bytes: Uint8Array): string | undefined {
   return undefined;
 }
 
+/** Bytes that begin with a File Meta group element in explicit VR little endian: (0002,eeee) and a VR. */
+function startsWithMeta(bytes: Uint8Array): boolean {
+  return bytes.length >= 8 && bytes[0] === 0x02 && bytes[1] === 0x00 && VRS.has(String.fromCharCode(bytes[4], bytes[5]));
+}
+
+/**
+ * The shapes of file meta that writers get wrong but pydicom and DCMTK read (issue 11): a data set that starts
+ * straight with the meta group (no 128-byte preamble, no "DICM") is read as Part 10 — its meta states the
+ * transfer syntax — and a preamble + "DICM" followed by no meta group is read as the raw data set after it.
+ */
+function tolerateMeta(bytes: Uint8Array): { bytes: Uint8Array; note?: string } {
+  if (!hasDicmPrefix(bytes) && startsWithMeta(bytes)) {
+    const framed = new Uint8Array(132 + bytes.length);
+    framed.set([0x44, 0x49, 0x43, 0x4d], 128);
+    framed.set(bytes, 132);
+    return { bytes: framed, note: 'no 128-byte preamble and "DICM" before the file meta; read as if they were there' };
+  }
+  if (hasDicmPrefix(bytes) && bytes.length > 140 && !(bytes[132] === 0x02 && bytes[133] === 0x00) && detectRawSyntax(bytes.subarray(132))) {
+    return { bytes: bytes.subarray(132), note: 'a preamble and "DICM" but no file meta group; the data set after them read on its own' };
+  }
+  return { bytes };
+}
+
 /** Inflate a deflated data set (PS3.5 A.5: raw deflate after the meta header). */
 function inflater(byteArray: Uint8Array, position: number): Uint8Array {
   let inflated: Buffer;
@@ -105,7 +128,9 @@ export function parseDicom(bytes: Uint8Array, file?: string, options: ParseOptio
   const untilTag = options.headerOnly ? 'x7fe00010' : undefined;
   if (bytes.length === 0) throw new DicomError('NOT_DICOM', 'file is empty (0 bytes)', file);
   // dicom-parser uses Buffer.copy on node when given a Buffer; a plain Uint8Array view keeps one path.
-  const byteArray = bytes instanceof Uint8Array && !Buffer.isBuffer(bytes) ? bytes : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const given = bytes instanceof Uint8Array && !Buffer.isBuffer(bytes) ? bytes : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const tolerated = tolerateMeta(given);
+  const byteArray = tolerated.bytes;
   const hasPreamble = hasDicmPrefix(byteArray);
   let rawSyntax: string | undefined;
   if (!hasPreamble) {
@@ -138,11 +163,11 @@ export function parseDicom(bytes: Uint8Array, file?: string, options: ParseOptio
   if (!hasPreamble && Object.keys(dataSet.elements).length < 2) {
     throw new DicomError('NOT_DICOM', 'not a DICOM file (no "DICM" prefix and fewer than two elements)', file);
   }
-  const warnings = [...(dataSet.warnings ?? [])];
+  const warnings = [...(dataSet.warnings ?? []), ...(tolerated.note ? [tolerated.note] : [])];
   // PS3.5 7.5.2: an undefined-length item or sequence must end with its delimiter; one that runs to the end of
   // the file has swallowed everything after it (often Pixel Data), so say that rather than "no Pixel Data".
   const unclosed = warnings.find((w) => /^eof encountered before finding (item|sequence) delimit/.test(w));
   if (unclosed) throw new DicomError('MALFORMED', `a sequence of undefined length is never closed: ${unclosed.replace(/^eof/, 'end of file')}`, file);
   if (!hasPreamble) warnings.push(`no Part 10 preamble/meta header; read as ${rawSyntax === TS.ImplicitVRLittleEndian ? 'implicit VR little endian' : rawSyntax === TS.ExplicitVRBigEndian ? 'explicit VR big endian' : 'explicit VR little endian'}`);
-  return { dataSet, transferSyntaxUID, hasPreamble, warnings };
+  return { dataSet, transferSyntaxUID, hasPreamble: hasPreamble && byteArray === given, warnings };
 }
