@@ -1,7 +1,8 @@
 // File meta shapes writers get wrong (issue 11 item 2): a data set that starts straight with the meta group (no
 // preamble, no "DICM") is read with the transfer syntax its meta states — its JPEG-LS pixel data used to be taken
-// for native data — and a preamble + "DICM" with no meta group is read as the raw data set after it. Both give
-// exactly the pixels of the well-formed file they were cut from (make-fixtures.sh's, parity-tested vs pydicom).
+// for native data — a preamble + "DICM" with no meta group is read as the raw data set after it, and an implicit
+// VR data set whose meta says explicit VR (a writer bug pydicom tolerates) is read as implicit VR. Each gives
+// exactly the pixels of the well-formed file it was cut from (make-fixtures.sh's, parity-tested vs pydicom).
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -49,4 +50,53 @@ test('meta without preamble, and preamble without meta, read like the well-forme
     assert.deepEqual(b.values, ref.values, `${path} preamble without meta: same pixels`);
     assert.ok(b.warnings.some((w) => /no file meta group/.test(w)));
   }
+});
+
+/** The file with its meta's Transfer Syntax UID replaced by `uid` (group length fixed). */
+function restate(whole: Uint8Array, uid: string): Uint8Array {
+  const meta = whole.subarray(132, 132 + metaLength(whole.subarray(132)));
+  const dv = new DataView(meta.buffer, meta.byteOffset, meta.byteLength);
+  const parts: Uint8Array[] = [];
+  let pos = 0;
+  while (pos < meta.length) {
+    const element = dv.getUint16(pos + 2, true);
+    const vr = String.fromCharCode(meta[pos + 4], meta[pos + 5]);
+    const long = ['OB', 'OW', 'OF', 'SQ', 'UT', 'UN'].includes(vr);
+    const len = long ? dv.getUint32(pos + 8, true) : dv.getUint16(pos + 6, true);
+    const end = pos + (long ? 12 : 8) + len;
+    if (element === 0x0010) {
+      const value = uid.length % 2 ? `${uid}\0` : uid;
+      const el = new Uint8Array(8 + value.length);
+      el.set(meta.subarray(pos, pos + 6));
+      new DataView(el.buffer).setUint16(6, value.length, true);
+      el.set([...value].map((c) => c.charCodeAt(0)), 8);
+      parts.push(el);
+    } else if (element !== 0x0000) parts.push(meta.subarray(pos, end));
+    pos = end;
+  }
+  const body = parts.reduce((n, p) => n + p.length, 0);
+  const groupLength = new Uint8Array(12);
+  groupLength.set([0x02, 0x00, 0x00, 0x00, 0x55, 0x4c, 0x04, 0x00]);
+  new DataView(groupLength.buffer).setUint32(8, body, true);
+  const rest = whole.subarray(132 + meta.length);
+  const out = new Uint8Array(132 + 12 + body + rest.length);
+  out.set(whole.subarray(0, 132));
+  let at = 132;
+  for (const p of [groupLength, ...parts, rest]) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+test('an implicit VR data set under a meta that says explicit VR little endian is read as implicit VR', { skip }, async () => {
+  const path = join(FIXTURES, 'ct_padding.ile.dcm');
+  const whole = new Uint8Array(readFileSync(path));
+  const ref = await pixels(whole, path);
+  assert.equal(ref.ts, TS.ImplicitVRLittleEndian);
+  const lying = restate(whole, TS.ExplicitVRLittleEndian);
+  assert.equal(parseDicom(restate(whole, TS.ImplicitVRLittleEndian), 'same').transferSyntaxUID, TS.ImplicitVRLittleEndian, 'the rewrite itself keeps the file valid');
+  const r = await pixels(lying, `${path} with an explicit VR meta`);
+  assert.deepEqual(r.values, ref.values);
+  assert.ok(r.warnings.some((w) => /says explicit VR little endian but the data set is implicit VR/.test(w)), r.warnings.join('; '));
 });

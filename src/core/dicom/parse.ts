@@ -62,7 +62,35 @@ function tolerateMeta(bytes: Uint8Array): { bytes: Uint8Array; note?: string } {
   if (hasDicmPrefix(bytes) && bytes.length > 140 && !(bytes[132] === 0x02 && bytes[133] === 0x00) && detectRawSyntax(bytes.subarray(132))) {
     return { bytes: bytes.subarray(132), note: 'a preamble and "DICM" but no file meta group; the data set after them read on its own' };
   }
+  if (hasDicmPrefix(bytes)) {
+    const meta = metaGroup(bytes, 132);
+    const next = meta?.end ?? 0;
+    // A known writer bug: the meta says explicit VR little endian, the data set is implicit VR (pydicom reads it).
+    if (meta?.syntax === TS.ExplicitVRLittleEndian && bytes.length >= next + 8 && !VRS.has(String.fromCharCode(bytes[next + 4], bytes[next + 5])) && detectRawSyntax(bytes.subarray(next)) === TS.ImplicitVRLittleEndian) {
+      return { bytes: bytes.subarray(next), note: 'the file meta says explicit VR little endian but the data set is implicit VR; read as implicit VR (a writer bug pydicom tolerates too)' };
+    }
+  }
   return { bytes };
+}
+
+/** The explicit VR little endian meta group at `start`: where it ends and the transfer syntax it states. */
+function metaGroup(bytes: Uint8Array, start: number): { end: number; syntax?: string } | undefined {
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let pos = start;
+  let syntax: string | undefined;
+  while (pos + 8 <= bytes.length && dv.getUint16(pos, true) === 0x0002) {
+    const element = dv.getUint16(pos + 2, true);
+    const vr = String.fromCharCode(bytes[pos + 4], bytes[pos + 5]);
+    if (!VRS.has(vr)) return undefined;
+    const long = ['OB', 'OW', 'OF', 'SQ', 'UT', 'UN', 'UC', 'UR', 'OD', 'OL', 'OV'].includes(vr);
+    if (long && pos + 12 > bytes.length) return undefined;
+    const length = long ? dv.getUint32(pos + 8, true) : dv.getUint16(pos + 6, true);
+    const value = pos + (long ? 12 : 8);
+    if (value + length > bytes.length) return undefined;
+    if (element === 0x0010) syntax = String.fromCharCode(...bytes.subarray(value, value + length)).replace(/\0/g, '').trim();
+    pos = value + length;
+  }
+  return { end: pos, syntax };
 }
 
 /** Inflate a deflated data set (PS3.5 A.5: raw deflate after the meta header). */
