@@ -18,6 +18,11 @@ export interface ImageInfo {
   planarConfiguration: number;
   photometricInterpretation: string;
   bitsAllocated: number;
+  /**
+   * Float Pixel Data (7FE0,0008, OF: 32) or Double Float Pixel Data (7FE0,0009, OD: 64) instead of Pixel Data:
+   * the values are the samples themselves (parametric maps), never masked or sign-extended.
+   */
+  floatPixels?: 32 | 64;
   bitsStored: number;
   highBit: number;
   /** 0 unsigned, 1 two's complement. */
@@ -113,10 +118,14 @@ export function readImageInfo(file: DicomFile, fileName?: string): ImageInfo {
   }
   const rows = num(ds, 'x00280010');
   const columns = num(ds, 'x00280011');
-  const bitsAllocated = num(ds, 'x00280100');
+  const floatPixels = ds.elements.x7fe00010 ? undefined : ds.elements.x7fe00008 ? 32 : ds.elements.x7fe00009 ? 64 : undefined;
+  const bitsAllocated = num(ds, 'x00280100') ?? floatPixels;
   if (!rows || !columns) throw new DicomError('MALFORMED', `Rows/Columns missing or zero (${rows ?? '-'}×${columns ?? '-'})`, fileName);
   if (!bitsAllocated) throw new DicomError('MALFORMED', 'Bits Allocated (0028,0100) missing', fileName);
-  if (![8, 16, 32].includes(bitsAllocated)) {
+  if (floatPixels && bitsAllocated !== floatPixels) {
+    throw new DicomError('MALFORMED', `${floatPixels === 32 ? 'Float' : 'Double Float'} Pixel Data needs Bits Allocated ${floatPixels}, the file says ${bitsAllocated}`, fileName);
+  }
+  if (!floatPixels && ![8, 16, 32].includes(bitsAllocated)) {
     throw new DicomError('UNSUPPORTED_PIXEL_FORMAT', `Bits Allocated ${bitsAllocated} is not supported (8, 16 or 32)`, fileName);
   }
   const bitsStored = num(ds, 'x00280101') ?? bitsAllocated;
@@ -149,6 +158,7 @@ export function readImageInfo(file: DicomFile, fileName?: string): ImageInfo {
     planarConfiguration: num(ds, 'x00280006') ?? 0,
     photometricInterpretation,
     bitsAllocated, bitsStored, highBit, pixelRepresentation,
+    ...(floatPixels ? { floatPixels } : {}),
     rescaleSlope: slope !== undefined && slope !== 0 ? slope : 1,
     rescaleIntercept: intercept ?? 0,
     rescaleType: text(ds, 'x00281054'),

@@ -13,7 +13,7 @@ import type { SampleArray } from './decode/types';
 import { isNativeSyntax, TS } from './uids';
 
 /** Stored values of one frame after masking and sign extension; colour interleaved. */
-export type StoredPixels = Uint8Array | Int8Array | Uint16Array | Int16Array | Uint32Array | Int32Array;
+export type StoredPixels = Uint8Array | Int8Array | Uint16Array | Int16Array | Uint32Array | Int32Array | Float32Array | Float64Array;
 
 /** The bytes of frame `index` (0-based): a slice of native pixel data, or the frame's joined fragments. */
 export function frameBytes(file: DicomFile, info: ImageInfo, index: number): Uint8Array {
@@ -21,8 +21,11 @@ export function frameBytes(file: DicomFile, info: ImageInfo, index: number): Uin
     throw new DicomError('BAD_FRAME', `frame ${index} out of range (the file has ${info.frames} frame${info.frames === 1 ? '' : 's'}, numbered from 0)`);
   }
   const ds = file.dataSet;
-  const el = ds.elements.x7fe00010;
-  if (!el) throw new DicomError('NO_PIXEL_DATA', 'no Pixel Data (7FE0,0010) (float/double pixel data is not supported)');
+  const el = ds.elements.x7fe00010 ?? (info.floatPixels === 32 ? ds.elements.x7fe00008 : info.floatPixels === 64 ? ds.elements.x7fe00009 : undefined);
+  if (!el) throw new DicomError('NO_PIXEL_DATA', 'no Pixel Data (7FE0,0010)');
+  if (info.floatPixels && !isNativeSyntax(info.transferSyntaxUID)) {
+    throw new DicomError('UNSUPPORTED_TRANSFER_SYNTAX', `${info.floatPixels === 32 ? 'Float' : 'Double Float'} Pixel Data under transfer syntax ${info.transferSyntaxUID} is not supported (native syntaxes only)`);
+  }
   if (isNativeSyntax(info.transferSyntaxUID)) {
     const size = nativeFrameBytes(info);
     const start = el.dataOffset + index * size;
@@ -106,10 +109,22 @@ function unswapWords(bytes: Uint8Array, dataOffset: number, start: number, size:
   return words.subarray(start - from, start - from + size);
 }
 
+/** A frame of Float / Double Float Pixel Data (IEEE 754, in the syntax's byte order) as numbers. */
+function floatFrame(bytes: Uint8Array, info: ImageInfo): Float32Array | Float64Array {
+  const width = (info.floatPixels as number) / 8;
+  const n = info.rows * info.columns * info.samplesPerPixel;
+  const little = info.transferSyntaxUID !== TS.ExplicitVRBigEndian;
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const out = width === 4 ? new Float32Array(n) : new Float64Array(n);
+  for (let i = 0; i < n; i++) out[i] = width === 4 ? dv.getFloat32(i * 4, little) : dv.getFloat64(i * 8, little);
+  return out;
+}
+
 /** Decode frame `index` of a parsed file into stored values. */
 export async function decodeFrame(file: DicomFile, info: ImageInfo, index = 0): Promise<StoredPixels> {
   const decoder = decoderFor(info.transferSyntaxUID);
   const bytes = frameBytes(file, info, index);
+  if (info.floatPixels) return floatFrame(bytes, info);
   let samples: SampleArray;
   try {
     samples = await decoder.decode(bytes, info);
