@@ -51,9 +51,9 @@ const f3 = (v) => (typeof v === 'number' ? v.toFixed(3) : '–');
 
 test('Evaluate Vertebra Detector from the palette: metrics.json written, the panel\'s numbers equal `dicom-ml eval detect --json`', TEST, async () => {
   await runCommand(wb.page, 'DICOM ML: Evaluate Vertebra Detector');
-  await pickQuickItem(wb.page, 'Default');
-  await pickQuickItem(wb.page, 'prepared');
-  await pickQuickItem(wb.page, 'val');
+  await pickQuickItem(wb.page, 'Default', { timeout: 30_000 });
+  await pickQuickItem(wb.page, 'prepared', { timeout: 30_000 });
+  await pickQuickItem(wb.page, 'val', { timeout: 30_000 });
   panel = await metricsPanel('detect');
   const dirs = fs.readdirSync(path.join(WS, 'runs', 'eval', 'detect'));
   assert.equal(dirs.length, 1, 'one evaluation folder under runs/eval/detect');
@@ -88,14 +88,14 @@ test('Evaluate Vertebra Detector from the palette: metrics.json written, the pan
   assert.notEqual(rows2[1][rows2[0].indexOf('R @0.90')], undefined);
   assert.ok(before !== undefined);
   // Curves: four uPlot charts (PR, F1/P/R–confidence).
-  await panel.locator('[data-tab="curves"]').click();
+  await panel.locator('vscode-button[data-tab="curves"]').click();
   await waitForDataset(panel, (d) => d.charts === '4', 'four charts');
   assert.equal(await panel.locator('.uplot canvas').count(), 4);
   await screenshot(wb.page, '51-metrics-curves');
 });
 
 test('clicking an error opens its source DICOM slice in the viewer; errors are in the Problems view', TEST, async () => {
-  await panel.locator('[data-tab="errors"]').click();
+  await panel.locator('vscode-button[data-tab="errors"]').click();
   const ds = await waitForDataset(panel, (d) => Number(d.errors) > 0, 'the error list');
   assert.ok(Number(ds.errors) > 0);
   const first = panel.locator('.error-row').first();
@@ -132,9 +132,9 @@ test('clicking an error opens its source DICOM slice in the viewer; errors are i
 
 test('Evaluate Fracture Classifier, then compare the two evaluations in a paper-style table and export it as Markdown', TEST, async () => {
   await runCommand(wb.page, 'DICOM ML: Evaluate Fracture Classifier');
-  await pickQuickItem(wb.page, 'Default');
-  await pickQuickItem(wb.page, 'prepared');
-  await pickQuickItem(wb.page, 'val');
+  await pickQuickItem(wb.page, 'Default', { timeout: 30_000 });
+  await pickQuickItem(wb.page, 'prepared', { timeout: 30_000 });
+  await pickQuickItem(wb.page, 'val', { timeout: 30_000 });
   panel = await metricsPanel('classify');
   const cliJson = JSON.parse(await cli('eval', 'classify', '--data', PREPARED, '--split', 'val', '--json'));
   const rows = await tableRows(panel, 'classification');
@@ -144,10 +144,10 @@ test('Evaluate Fracture Classifier, then compare the two evaluations in a paper-
   }
   const confusion = await tableRows(panel, 'confusion');
   assert.deepEqual(confusion.slice(1).map((r) => r.slice(1).map(Number)), cliJson.confusion, 'confusion matrix at 0.5 = the CLI\'s (argmax)');
-  await panel.locator('[data-tab="tables"]').click();
+  await panel.locator('vscode-button[data-tab="tables"]').click();
   await screenshot(wb.page, '55-metrics-classify');
   // Compare: both evaluations picked in the multi-select quick pick.
-  await panel.locator('[data-tab="compare"]').click();
+  await panel.locator('vscode-button[data-tab="compare"]').click();
   await panel.locator('#compare-pick').click();
   const items = wb.page.locator('.quick-input-list .monaco-list-row');
   await items.first().waitFor({ timeout: 10_000 });
