@@ -100,3 +100,43 @@ test('an implicit VR data set under a meta that says explicit VR little endian i
   assert.deepEqual(r.values, ref.values);
   assert.ok(r.warnings.some((w) => /says explicit VR little endian but the data set is implicit VR/.test(w)), r.warnings.join('; '));
 });
+
+/** The file with its meta group re-encoded in implicit VR little endian (tag, 4-byte length, value). */
+function implicitMeta(whole: Uint8Array): Uint8Array {
+  const meta = whole.subarray(132, 132 + metaLength(whole.subarray(132)));
+  const dv = new DataView(meta.buffer, meta.byteOffset, meta.byteLength);
+  const parts: Uint8Array[] = [];
+  let pos = 0;
+  while (pos < meta.length) {
+    const vr = String.fromCharCode(meta[pos + 4], meta[pos + 5]);
+    const long = ['OB', 'OW', 'OF', 'SQ', 'UT', 'UN'].includes(vr);
+    const head = long ? 12 : 8;
+    const len = long ? dv.getUint32(pos + 8, true) : dv.getUint16(pos + 6, true);
+    const el = new Uint8Array(8 + len);
+    el.set(meta.subarray(pos, pos + 4));
+    new DataView(el.buffer).setUint32(4, len, true);
+    el.set(meta.subarray(pos + head, pos + head + len), 8);
+    parts.push(el);
+    pos += head + len;
+  }
+  const rest = whole.subarray(132 + meta.length);
+  const out = new Uint8Array(132 + parts.reduce((n, p) => n + p.length, 0) + rest.length);
+  out.set(whole.subarray(0, 132));
+  let at = 132;
+  for (const p of [...parts, rest]) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+test('a file meta written in implicit VR: its transfer syntax is read and honoured', { skip }, async () => {
+  for (const path of [join(FIXTURES, 'ct_padding.jls.dcm'), join(FIXTURES, 'ct_padding.ele.dcm')]) {
+    const whole = new Uint8Array(readFileSync(path));
+    const ref = await pixels(whole, path);
+    const r = await pixels(implicitMeta(whole), `${path} with an implicit VR meta`);
+    assert.equal(r.ts, ref.ts, 'the stated transfer syntax');
+    assert.deepEqual(r.values, ref.values);
+    assert.ok(r.warnings.some((w) => /file meta is written in implicit VR/.test(w)), r.warnings.join('; '));
+  }
+});

@@ -52,7 +52,7 @@ function startsWithMeta(bytes: Uint8Array): boolean {
  * straight with the meta group (no 128-byte preamble, no "DICM") is read as Part 10 — its meta states the
  * transfer syntax — and a preamble + "DICM" followed by no meta group is read as the raw data set after it.
  */
-function tolerateMeta(bytes: Uint8Array): { bytes: Uint8Array; note?: string } {
+function tolerateMeta(bytes: Uint8Array): { bytes: Uint8Array; note?: string; syntax?: string } {
   if (!hasDicmPrefix(bytes) && startsWithMeta(bytes)) {
     const framed = new Uint8Array(132 + bytes.length);
     framed.set([0x44, 0x49, 0x43, 0x4d], 128);
@@ -61,6 +61,11 @@ function tolerateMeta(bytes: Uint8Array): { bytes: Uint8Array; note?: string } {
   }
   if (hasDicmPrefix(bytes) && bytes.length > 140 && !(bytes[132] === 0x02 && bytes[133] === 0x00) && detectRawSyntax(bytes.subarray(132))) {
     return { bytes: bytes.subarray(132), note: 'a preamble and "DICM" but no file meta group; the data set after them read on its own' };
+  }
+  if (hasDicmPrefix(bytes) && bytes.length > 140 && bytes[132] === 0x02 && bytes[133] === 0x00 && !VRS.has(String.fromCharCode(bytes[136], bytes[137]))) {
+    // The meta group written in implicit VR (PS3.10 requires explicit): read its transfer syntax, then the data set.
+    const meta = implicitMetaGroup(bytes, 132);
+    if (meta?.syntax) return { bytes: bytes.subarray(meta.end), syntax: meta.syntax, note: `the file meta is written in implicit VR; read it, then the data set as ${meta.syntax}` };
   }
   if (hasDicmPrefix(bytes)) {
     const meta = metaGroup(bytes, 132);
@@ -71,6 +76,21 @@ function tolerateMeta(bytes: Uint8Array): { bytes: Uint8Array; note?: string } {
     }
   }
   return { bytes };
+}
+
+/** A meta group in implicit VR little endian at `start` (tag, 4-byte length, value): where it ends, its transfer syntax. */
+function implicitMetaGroup(bytes: Uint8Array, start: number): { end: number; syntax?: string } | undefined {
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let pos = start;
+  let syntax: string | undefined;
+  while (pos + 8 <= bytes.length && dv.getUint16(pos, true) === 0x0002) {
+    const element = dv.getUint16(pos + 2, true);
+    const length = dv.getUint32(pos + 4, true);
+    if (pos + 8 + length > bytes.length) return undefined;
+    if (element === 0x0010) syntax = String.fromCharCode(...bytes.subarray(pos + 8, pos + 8 + length)).replace(/\0/g, '').trim();
+    pos += 8 + length;
+  }
+  return { end: pos, syntax };
 }
 
 /** The explicit VR little endian meta group at `start`: where it ends and the transfer syntax it states. */
@@ -162,7 +182,7 @@ export function parseDicom(bytes: Uint8Array, file?: string, options: ParseOptio
   const hasPreamble = hasDicmPrefix(byteArray);
   let rawSyntax: string | undefined;
   if (!hasPreamble) {
-    rawSyntax = detectRawSyntax(byteArray);
+    rawSyntax = tolerated.syntax ?? detectRawSyntax(byteArray);
     if (!rawSyntax) {
       throw new DicomError('NOT_DICOM', bytes.length < 132
         ? `not a DICOM file (${bytes.length} bytes, too short for a Part 10 header and not a data set)`
@@ -196,6 +216,6 @@ export function parseDicom(bytes: Uint8Array, file?: string, options: ParseOptio
   // the file has swallowed everything after it (often Pixel Data), so say that rather than "no Pixel Data".
   const unclosed = warnings.find((w) => /^eof encountered before finding (item|sequence) delimit/.test(w));
   if (unclosed) throw new DicomError('MALFORMED', `a sequence of undefined length is never closed: ${unclosed.replace(/^eof/, 'end of file')}`, file);
-  if (!hasPreamble) warnings.push(`no Part 10 preamble/meta header; read as ${rawSyntax === TS.ImplicitVRLittleEndian ? 'implicit VR little endian' : rawSyntax === TS.ExplicitVRBigEndian ? 'explicit VR big endian' : 'explicit VR little endian'}`);
+  if (!hasPreamble && !tolerated.syntax) warnings.push(`no Part 10 preamble/meta header; read as ${rawSyntax === TS.ImplicitVRLittleEndian ? 'implicit VR little endian' : rawSyntax === TS.ExplicitVRBigEndian ? 'explicit VR big endian' : 'explicit VR little endian'}`);
   return { dataSet, transferSyntaxUID, hasPreamble: hasPreamble && byteArray === given, warnings };
 }
