@@ -175,9 +175,13 @@ test('Train Fracture Classifier from the palette: progress notification, ONNX + 
   assert.match(text, /epoch 2\/2 · best F1 \d\.\d{3}/);
   assert.equal(await row.locator('.codicon-pass').count(), 1, 'completed icon');
   // Its tooltip: status and the best epoch's metrics.
-  await row.hover();
+  // The view refreshes as runs change and may re-render the row under the pointer: hover again (bounded).
   const hover = page.locator('.monaco-hover, .workbench-hover', { hasText: 'best epoch' }).first();
-  await hover.waitFor({ timeout: 10_000 });
+  await until('the run\'s tooltip', async () => {
+    await page.mouse.move(900, 600);
+    await row.hover({ position: { x: 60, y: 8 } });
+    return hover.waitFor({ timeout: 4_000 }).then(() => true, () => false);
+  }, 40_000);
   assert.match(await hover.innerText(), /completed[\s\S]*F1[\s\S]*acc/);
   await screenshot(page, '22-training-runs');
   await page.mouse.move(900, 600);
