@@ -64,7 +64,7 @@ function tolerateMeta(bytes: Uint8Array): { bytes: Uint8Array; note?: string; sy
   }
   if (hasDicmPrefix(bytes) && bytes.length > 140 && bytes[132] === 0x02 && bytes[133] === 0x00 && !VRS.has(String.fromCharCode(bytes[136], bytes[137]))) {
     // The meta group written in implicit VR (PS3.10 requires explicit): read its transfer syntax, then the data set.
-    const meta = implicitMetaGroup(bytes, 132);
+    const meta = metaGroup(bytes, 132, true);
     if (meta?.syntax) return { bytes: bytes.subarray(meta.end), syntax: meta.syntax, note: `the file meta is written in implicit VR; read it, then the data set as ${meta.syntax}` };
   }
   if (hasDicmPrefix(bytes)) {
@@ -78,34 +78,29 @@ function tolerateMeta(bytes: Uint8Array): { bytes: Uint8Array; note?: string; sy
   return { bytes };
 }
 
-/** A meta group in implicit VR little endian at `start` (tag, 4-byte length, value): where it ends, its transfer syntax. */
-function implicitMetaGroup(bytes: Uint8Array, start: number): { end: number; syntax?: string } | undefined {
+/**
+ * The meta group at `start` — explicit VR little endian as PS3.10 requires, or in implicit VR (tag, 4-byte
+ * length, value) as some writers put it: where it ends and the transfer syntax it states.
+ */
+function metaGroup(bytes: Uint8Array, start: number, implicit = false): { end: number; syntax?: string } | undefined {
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let pos = start;
   let syntax: string | undefined;
   while (pos + 8 <= bytes.length && dv.getUint16(pos, true) === 0x0002) {
     const element = dv.getUint16(pos + 2, true);
-    const length = dv.getUint32(pos + 4, true);
-    if (pos + 8 + length > bytes.length) return undefined;
-    if (element === 0x0010) syntax = String.fromCharCode(...bytes.subarray(pos + 8, pos + 8 + length)).replace(/\0/g, '').trim();
-    pos += 8 + length;
-  }
-  return { end: pos, syntax };
-}
-
-/** The explicit VR little endian meta group at `start`: where it ends and the transfer syntax it states. */
-function metaGroup(bytes: Uint8Array, start: number): { end: number; syntax?: string } | undefined {
-  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  let pos = start;
-  let syntax: string | undefined;
-  while (pos + 8 <= bytes.length && dv.getUint16(pos, true) === 0x0002) {
-    const element = dv.getUint16(pos + 2, true);
-    const vr = String.fromCharCode(bytes[pos + 4], bytes[pos + 5]);
-    if (!VRS.has(vr)) return undefined;
-    const long = ['OB', 'OW', 'OF', 'SQ', 'UT', 'UN', 'UC', 'UR', 'OD', 'OL', 'OV'].includes(vr);
-    if (long && pos + 12 > bytes.length) return undefined;
-    const length = long ? dv.getUint32(pos + 8, true) : dv.getUint16(pos + 6, true);
-    const value = pos + (long ? 12 : 8);
+    let value: number;
+    let length: number;
+    if (implicit) {
+      value = pos + 8;
+      length = dv.getUint32(pos + 4, true);
+    } else {
+      const vr = String.fromCharCode(bytes[pos + 4], bytes[pos + 5]);
+      if (!VRS.has(vr)) return undefined;
+      const long = ['OB', 'OW', 'OF', 'SQ', 'UT', 'UN', 'UC', 'UR', 'OD', 'OL', 'OV'].includes(vr);
+      if (long && pos + 12 > bytes.length) return undefined;
+      length = long ? dv.getUint32(pos + 8, true) : dv.getUint16(pos + 6, true);
+      value = pos + (long ? 12 : 8);
+    }
     if (value + length > bytes.length) return undefined;
     if (element === 0x0010) syntax = String.fromCharCode(...bytes.subarray(value, value + length)).replace(/\0/g, '').trim();
     pos = value + length;
