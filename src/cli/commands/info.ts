@@ -1,5 +1,6 @@
 import { TS_NAMES } from '../../core/dicom/uids';
 import { loadImage } from '../../core/dicom/load';
+import { isSegmentation, readSegmentation } from '../../core/dicom/seg';
 import { required } from '../args';
 import type { CommandContext } from '../context';
 
@@ -8,7 +9,9 @@ export const infoUsage = 'dicom-ml info FILE [--json]';
 /** `dicom-ml info FILE`: the image attributes of ARCHITECTURE's CLI contract. */
 export async function info(ctx: CommandContext): Promise<void> {
   const path = required(ctx.positionals[0], 'FILE', infoUsage);
-  const { info: i, file } = await loadImage(path);
+  const image = await loadImage(path);
+  const { info: i, file } = image;
+  const seg = isSegmentation(image) ? readSegmentation(image) : undefined;
   const out = {
     file: path,
     rows: i.rows,
@@ -38,6 +41,11 @@ export async function info(ctx: CommandContext): Promise<void> {
     seriesInstanceUID: i.seriesInstanceUID ?? null,
     studyInstanceUID: i.studyInstanceUID ?? null,
     hasPreamble: file.hasPreamble,
+    // DICOM SEG: its segments and, per frame, the segment and the source image it was derived from.
+    segmentation: seg ? {
+      type: seg.type, fractionalType: seg.fractionalType ?? null, maxFractional: seg.maxFractional ?? null,
+      segments: seg.segments, frames: seg.frames, referencedSeries: seg.referencedSeries,
+    } : null,
     warnings: file.warnings,
   };
   if (ctx.json) {
@@ -47,6 +55,15 @@ export async function info(ctx: CommandContext): Promise<void> {
   const width = Math.max(...Object.keys(out).map((k) => k.length));
   for (const [k, v] of Object.entries(out)) {
     if (v === null || (Array.isArray(v) && v.length === 0)) continue;
+    if (k === 'segmentation' && seg) {
+      const sources = new Set(seg.frames.map((f) => f.source?.sopInstanceUID).filter(Boolean)).size;
+      ctx.stdout(`${k.padEnd(width)}  ${seg.type}${seg.fractionalType ? ` (${seg.fractionalType}, max ${seg.maxFractional})` : ''}, ${seg.frames.length} frames on ${sources} source images`);
+      for (const g of seg.segments) {
+        const what = [g.type, g.category, g.algorithmType].filter(Boolean).join(', ');
+        ctx.stdout(`${`segment ${g.number}`.padEnd(width)}  ${g.label}${what ? ` (${what})` : ''}: ${seg.frames.filter((f) => f.segment === g.number).length} frames`);
+      }
+      continue;
+    }
     const shown = Array.isArray(v) ? v.join(k === 'warnings' ? '; ' : ', ')
       : typeof v === 'object' ? Object.entries(v).filter(([, x]) => x !== null).map(([a, x]) => `${a} ${String(x)}`).join(', ') : String(v);
     ctx.stdout(`${k.padEnd(width)}  ${shown}`);

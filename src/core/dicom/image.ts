@@ -125,14 +125,15 @@ export function readImageInfo(file: DicomFile, fileName?: string): ImageInfo {
   if (floatPixels && bitsAllocated !== floatPixels) {
     throw new DicomError('MALFORMED', `${floatPixels === 32 ? 'Float' : 'Double Float'} Pixel Data needs Bits Allocated ${floatPixels}, the file says ${bitsAllocated}`, fileName);
   }
-  if (!floatPixels && ![8, 16, 32].includes(bitsAllocated)) {
-    throw new DicomError('UNSUPPORTED_PIXEL_FORMAT', `Bits Allocated ${bitsAllocated} is not supported (8, 16 or 32)`, fileName);
+  if (!floatPixels && ![1, 8, 16, 32].includes(bitsAllocated)) {
+    throw new DicomError('UNSUPPORTED_PIXEL_FORMAT', `Bits Allocated ${bitsAllocated} is not supported (1, 8, 16 or 32)`, fileName);
   }
   const bitsStored = num(ds, 'x00280101') ?? bitsAllocated;
   if (bitsStored < 1 || bitsStored > bitsAllocated) throw new DicomError('MALFORMED', `Bits Stored ${bitsStored} outside 1…${bitsAllocated}`, fileName);
   const highBit = num(ds, 'x00280102') ?? bitsStored - 1;
   if (highBit < bitsStored - 1 || highBit >= bitsAllocated) throw new DicomError('MALFORMED', `High Bit ${highBit} inconsistent with Bits Stored ${bitsStored}/Allocated ${bitsAllocated}`, fileName);
   const samplesPerPixel = num(ds, 'x00280002') ?? 1;
+  if (bitsAllocated === 1 && samplesPerPixel !== 1) throw new DicomError('MALFORMED', `Bits Allocated 1 (bit-packed) needs one sample per pixel, the file says ${samplesPerPixel}`, fileName);
   if (samplesPerPixel !== 1 && samplesPerPixel !== 3) throw new DicomError('UNSUPPORTED_PIXEL_FORMAT', `Samples per Pixel ${samplesPerPixel} is not supported (1 or 3)`, fileName);
   const photometricInterpretation = text(ds, 'x00280004') ?? (samplesPerPixel === 3 ? 'RGB' : 'MONOCHROME2');
   if (photometricInterpretation === 'PALETTE COLOR') throw new DicomError('UNSUPPORTED_PIXEL_FORMAT', 'PALETTE COLOR images are not supported yet', fileName);

@@ -26,6 +26,9 @@ export function frameBytes(file: DicomFile, info: ImageInfo, index: number): Uin
   if (info.floatPixels && !isNativeSyntax(info.transferSyntaxUID)) {
     throw new DicomError('UNSUPPORTED_TRANSFER_SYNTAX', `${info.floatPixels === 32 ? 'Float' : 'Double Float'} Pixel Data under transfer syntax ${info.transferSyntaxUID} is not supported (native syntaxes only)`);
   }
+  if (isNativeSyntax(info.transferSyntaxUID) && info.bitsAllocated === 1) {
+    return bitPackedFrame(ds.byteArray, el.dataOffset, el.length, info, index, info.transferSyntaxUID === TS.ExplicitVRBigEndian && el.vr === 'OW');
+  }
   if (isNativeSyntax(info.transferSyntaxUID)) {
     const size = nativeFrameBytes(info);
     const start = el.dataOffset + index * size;
@@ -89,6 +92,30 @@ export function finishSamples(samples: SampleArray, info: ImageInfo): StoredPixe
   } else {
     for (let i = 0; i < samples.length; i++) out[i] = (samples[i] >>> shift) & mask;
   }
+  return out;
+}
+
+/**
+ * Frame `index` of bit-packed native data (Bits Allocated 1): frames follow each other bit after bit, so a frame
+ * may start inside a byte (PS3.5 8.1.1); its bits are shifted down to start at bit 0 of a fresh buffer. In explicit VR
+ * big endian an OW value is 16-bit words in big-endian order, so the bytes are un-swapped first (`swapWords`), as
+ * DCMTK writes and GDCM reads them; pydicom 3.0.1 does not (its "be_swap_ow" covers 8-bit samples only) and so
+ * reads such files with pairs of bytes exchanged. OB is never swapped.
+ */
+function bitPackedFrame(bytes: Uint8Array, dataOffset: number, length: number, info: ImageInfo, index: number, swapWords: boolean): Uint8Array {
+  const n = info.rows * info.columns * info.samplesPerPixel;
+  const firstBit = index * n;
+  const start = dataOffset + (firstBit >> 3);
+  const shift = firstBit & 7;
+  const size = Math.ceil(n / 8);
+  const needed = Math.ceil((shift + n) / 8);
+  if ((firstBit >> 3) + needed > length || start + needed > bytes.length) {
+    throw new DicomError('TRUNCATED', `pixel data holds ${length} bytes, bit-packed frame ${index} needs bits ${firstBit}…${firstBit + n} (bytes up to ${(firstBit >> 3) + needed})`);
+  }
+  const raw = swapWords ? unswapWords(bytes, dataOffset, start, needed) : bytes.subarray(start, start + needed);
+  if (shift === 0) return raw.subarray(0, size);
+  const out = new Uint8Array(size);
+  for (let i = 0; i < size; i++) out[i] = ((raw[i] >> shift) | ((raw[i + 1] ?? 0) << (8 - shift))) & 0xff;
   return out;
 }
 

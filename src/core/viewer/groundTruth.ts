@@ -62,7 +62,7 @@ export interface SliceTruth {
 /** How the segmentation was mapped, when it was used. */
 export interface MaskUse {
   file: string;
-  method: 'affine' | 'z-rule';
+  method: 'affine' | 'z-rule' | 'seg-reference';
   /** Labelled pixels above the bone threshold, over the slices checked. */
   boneFraction: number;
   /** Labelled slices decoded for the bone check, of all labelled slices (prepare checks all of them). */
@@ -205,7 +205,7 @@ async function loadStudy(root: string, uid: string, o: Required<RsnaTruthOptions
   }
   const notes = [...study.problems];
   let mask: RsnaStudyTruth['mask'];
-  if (!study.segmentation) notes.push(`no segmentation (segmentations/${uid}.nii[.gz]): fracture boxes only`);
+  if (!study.segmentation) notes.push(`no segmentation (segmentations/${uid}.nii[.gz] or .dcm): fracture boxes only`);
   else mask = await mapStudyMask(study, o, notes);
   return { study, uid, notes, mask };
 }
@@ -233,7 +233,7 @@ export async function loadRsnaTruth(dicomPath: string, entries: readonly TruthEn
   const uid = basename(studyDir);
   const seg = join(root, 'segmentations', uid);
   // A changed CSV or segmentation maps the study again; a custom decoder gives the same values, so not in the key.
-  const stamps = await Promise.all([csv, boxesCsv, `${seg}.nii`, `${seg}.nii.gz`].map(mtime));
+  const stamps = await Promise.all([csv, boxesCsv, `${seg}.nii`, `${seg}.nii.gz`, `${seg}.dcm`].map(mtime));
   const key = JSON.stringify([root, uid, o.boneHU, o.minBoneFraction, o.verifySlices, stamps]);
   const truth = await remember(studyCache, key, STUDY_CACHE_SIZE, () => loadStudy(root, uid, o));
   return rsnaView(truth, entries);

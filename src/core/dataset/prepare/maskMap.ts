@@ -22,6 +22,7 @@ export interface SliceGeometry {
   number: number;
   rows: number;
   columns: number;
+  sopInstanceUID?: string;
   imagePositionPatient?: [number, number, number];
   imageOrientationPatient?: [number, number, number, number, number, number];
   /** Row spacing, column spacing (mm). */
@@ -39,7 +40,8 @@ export interface SliceMap {
 
 /** How a mask is mapped onto a study's slices. */
 export interface MaskMapping {
-  method: 'affine' | 'z-rule';
+  /** affine / z-rule: a NIfTI mask; seg-reference: a DICOM SEG whose frames name (or lie on) the slices (segMask.ts). */
+  method: 'affine' | 'z-rule' | 'seg-reference';
   /** One map per slice, in slice_number order. */
   slices: SliceMap[];
   /** Mask axis (0-based) the slices run along, and whether the index rises with patient z (superior). */

@@ -191,7 +191,7 @@ export function configChanges(before: PrepareConfig, now: PrepareConfig): string
 export interface DetectOutcome {
   /** written: boxes from the mask; skipped: alignment failed or the mask is unusable; none: no segmentation. */
   status: 'written' | 'skipped' | 'none';
-  method?: 'affine' | 'z-rule';
+  method?: 'affine' | 'z-rule' | 'seg-reference';
   /** Why the detection images were not written (status skipped). */
   reason?: string;
   /** Labelled pixels on bone (HU > boneHU) under the chosen mapping. */

@@ -4,7 +4,8 @@
  *   train.csv                     StudyInstanceUID, patient_overall, C1…C7 (0/1)
  *   train_bounding_boxes.csv      StudyInstanceUID, x, y, width, height, slice_number — FRACTURE boxes
  *   train_images/<UID>/<n>.dcm    one axial slice per file, n = slice_number (1, 2, …)
- *   segmentations/<UID>.nii[.gz]  labels 1–7 = C1–C7 (8–19 thoracic), for a subset of studies
+ *   segmentations/<UID>.nii[.gz]  labels 1–7 = C1–C7 (8–19 thoracic), for a subset of studies; or <UID>.dcm, a DICOM
+ *                                 SEG with segments named C1…C7 (segMask.ts)
  *
  * Only listings and the two CSVs are read here (no DICOM headers): the plan (split, negative sampling)
  * needs slice numbers, not pixels. Garbled CSV lines are fatal (file:line), since a wrong label is worse
@@ -12,7 +13,7 @@
  * is kept with its `problems` so the run reports and skips it.
  */
 import { readdir, stat } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { DicomError, describeThrown } from '../../dicom/errors';
 import { csvError, intField, numberField, readCsv } from './csv';
 import { mapLimit } from '../../util/async';
@@ -46,7 +47,7 @@ export interface RsnaStudy {
   vertebrae: number[];
   /** Fracture boxes by slice number. */
   fractures: Map<number, FractureBox[]>;
-  /** Absolute segmentations/<UID>.nii[.gz], when there is one. */
+  /** Absolute segmentations/<UID>.nii[.gz] or <UID>.dcm (DICOM SEG), when there is one. */
   segmentation?: string;
   /** Reasons this study cannot be used as it is (missing slices, …); the run skips it and says why. */
   problems: string[];
@@ -128,14 +129,16 @@ export async function readRsna(root: string): Promise<RsnaDataset> {
   }
   if (unknownBoxStudies.size > 0) warnings.push(`${boxesTable.file}: ${unknownBoxStudies.size} stud${unknownBoxStudies.size > 1 ? 'ies' : 'y'} not in train.csv ignored (${[...unknownBoxStudies].slice(0, 3).join(', ')}${unknownBoxStudies.size > 3 ? ', …' : ''})`);
 
-  // Segmentations: <UID>.nii or <UID>.nii.gz; the folder is optional (then there is no detection set).
+  // Segmentations: <UID>.nii, <UID>.nii.gz or <UID>.dcm (DICOM SEG); the folder is optional (then there is no
+  // detection set). With several for one study the NIfTI wins (.dcm sorts first), as RSNA ships NIfTI.
   const segDir = join(root, 'segmentations');
   const segmentations = new Map<string, string>();
   if (await isDir(segDir)) {
     for (const name of (await readdir(segDir)).sort()) {
-      const m = /^(.+?)\.nii(\.gz)?$/i.exec(name);
+      const m = /^(.+?)\.(nii|nii\.gz|dcm)$/i.exec(name);
       if (!m) continue;
-      if (segmentations.has(m[1])) { warnings.push(`segmentations/: both ${m[1]}.nii and .nii.gz; using ${name}`); }
+      const before = segmentations.get(m[1]);
+      if (before) { warnings.push(`segmentations/: both ${basename(before)} and ${name}; using ${name}`); }
       segmentations.set(m[1], join(segDir, name));
     }
   } else warnings.push(`no segmentations/ folder in ${root}: no detection set`);

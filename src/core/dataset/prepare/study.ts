@@ -11,6 +11,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DicomError, describeThrown, formatUserError } from '../../dicom/errors';
 import { readNifti, type NiftiVolume } from '../../dicom/nifti';
+import { segLabelVolume } from './segMask';
 import { scanSeries } from '../../dicom/series';
 import type { Window } from '../../dicom/voi';
 import { writeFileAtomic } from '../../io/atomic';
@@ -104,7 +105,7 @@ export async function studyGeometry(study: RsnaStudy): Promise<SliceGeometry[]> 
   return study.slices.map((s) => {
     const info = byPath.get(s.path);
     if (!info) throw new StudyFailure(`slice ${s.number}: not found by the header scan`);
-    return { number: s.number, rows: info.rows, columns: info.columns, imagePositionPatient: info.imagePositionPatient, imageOrientationPatient: info.imageOrientationPatient, pixelSpacing: info.pixelSpacing };
+    return { number: s.number, rows: info.rows, columns: info.columns, sopInstanceUID: info.sopInstanceUID, imagePositionPatient: info.imagePositionPatient, imageOrientationPatient: info.imageOrientationPatient, pixelSpacing: info.pixelSpacing };
   });
 }
 
@@ -122,10 +123,15 @@ export interface SegmentationMappings {
 
 /**
  * Read a segmentation and map it onto the slices (`geometry` in slice_number order): the NIfTI affine
- * cross-checked against the DICOM geometry, and the z-rule fallback (maskMap.ts). Returns the reason (and
+ * cross-checked against the DICOM geometry, and the z-rule fallback (maskMap.ts); a DICOM SEG (.dcm) by its
+ * frames' references (segMask.ts). Returns the reason (and
  * notes) instead when the file is unreadable or no method applies.
  */
 export async function mapSegmentation(segmentation: string, geometry: readonly SliceGeometry[]): Promise<SegmentationMappings | { reason: string; notes?: string[] }> {
+  if (/\.dcm$/i.test(segmentation)) {
+    const seg = await segLabelVolume(segmentation, geometry);
+    return 'reason' in seg ? seg : { volume: seg.volume, mappings: [seg.mapping], notes: seg.notes, rows: seg.rows, columns: seg.columns };
+  }
   let volume: LabelVolume;
   let nifti: NiftiVolume;
   try {

@@ -7,9 +7,20 @@ import { DicomError } from '../errors';
 import type { ImageInfo } from '../image';
 import type { FrameDecoder, SampleArray } from './types';
 
-/** Bytes one frame occupies in native encoding (PS3.5 8.1.1). */
+/** Bytes one frame occupies in native encoding (PS3.5 8.1.1); bit-packed (Bits Allocated 1) frames round up. */
 export function nativeFrameBytes(info: ImageInfo): number {
+  if (info.bitsAllocated === 1) return Math.ceil((info.rows * info.columns * info.samplesPerPixel) / 8);
   return info.rows * info.columns * info.samplesPerPixel * (info.bitsAllocated / 8);
+}
+
+/**
+ * Bit-packed samples (Bits Allocated 1, PS3.5 8.1.1 / D.2): the first pixel in the least significant bit of the
+ * first byte, as pydicom's unpack_bits (numpy bitorder "little"). One byte per sample, 0 or 1.
+ */
+export function unpackBits(packed: Uint8Array, count: number): Uint8Array {
+  const out = new Uint8Array(count);
+  for (let i = 0; i < count; i++) out[i] = (packed[i >> 3] >> (i & 7)) & 1;
+  return out;
 }
 
 /** Colour-by-plane (RR…GG…BB…) to colour-by-pixel (RGBRGB…). */
@@ -31,6 +42,7 @@ function makeNative(bigEndian: boolean): FrameDecoder {
       if (frame.length < expected) {
         throw new DicomError('TRUNCATED', `pixel data holds ${frame.length} bytes for a frame of ${expected} (${info.rows}×${info.columns}×${info.samplesPerPixel}, ${info.bitsAllocated}-bit)`);
       }
+      if (info.bitsAllocated === 1) return unpackBits(frame, info.rows * info.columns * info.samplesPerPixel);
       const bytesPer = info.bitsAllocated / 8;
       const count = info.rows * info.columns * info.samplesPerPixel;
       // Copy into an aligned buffer: the frame may start at an odd offset inside the file.
