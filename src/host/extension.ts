@@ -19,6 +19,7 @@ export function activate(context: vscode.ExtensionContext): void {
       if (target) await vscode.commands.executeCommand('vscode.openWith', target, VIEW_TYPE);
     }),
     vscode.commands.registerCommand('dicomMl.chooseViewerModels', (args?: ChooseModelsArgs) => chooseViewerModels(args)),
+    vscode.commands.registerCommand('dicomMl.showSegmentation', () => DicomViewerProvider.showSegmentation()),
     vscode.commands.registerCommand('dicomMl.createSampleDataset', (args?: SampleArgs) => createSampleDataset(extensionUri, args)),
     vscode.commands.registerCommand('dicomMl.prepareDataset', (args?: PrepareArgs | vscode.Uri) =>
       prepareDataset(extensionUri, args instanceof vscode.Uri ? { rsna: args.fsPath } : args)),

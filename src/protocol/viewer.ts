@@ -155,6 +155,24 @@ export interface ViewerTruthInfo {
   notes: string[];
 }
 
+/** DICOM SEG objects over the series (segOverlay.ts): their segments, and files found but not shown with why. */
+export interface ViewerSegInfo {
+  files: { name: string; type: 'BINARY' | 'FRACTIONAL' | 'LABELMAP'; segments: { number: number; label: string; colour: string }[]; slices: number }[];
+  notes: string[];
+}
+
+/** One segment's mask on a slice: alpha 0…255 over the rectangle (slice pixels), row-major. Exact ArrayBuffer. */
+export interface ViewerSegMask {
+  /** Index into ViewerSegInfo.files. */
+  file: number;
+  segment: number;
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+  alpha: ArrayBuffer;
+}
+
 /** One row of the DICOM tags panel. */
 export interface ViewerTag {
   tag: string;
@@ -195,6 +213,7 @@ export interface ViewerMethods {
   'viewer/getSlice': { params: { index: number }; result: ViewerSlice };
   'viewer/getOverlay': { params: { index: number }; result: ViewerOverlay };
   'viewer/getTruth': { params: { index: number }; result: ViewerTruth | null };
+  'viewer/getSegMasks': { params: { index: number }; result: ViewerSegMask[] };
   'viewer/getTags': { params: { index: number; query: string }; result: { file: string; rows: ViewerTag[]; matches: number } };
   'viewer/getReformat': { params: { kind: 'sagittal' | 'coronal'; index: number }; result: ViewerReformat };
 }
@@ -220,6 +239,8 @@ export interface HostToViewerNotifications {
   'viewer/study': ViewerStudy;
   /** Ground truth found for the series (or not, with why). */
   'viewer/truth': ViewerTruthInfo;
+  /** DICOM SEG objects found over the series (sent once they are read; files empty when none). */
+  'viewer/segmentations': ViewerSegInfo;
 }
 
 export type ViewerRequest = { [M in keyof ViewerMethods]: RpcRequest<M, ViewerMethods[M]['params']> }[keyof ViewerMethods];

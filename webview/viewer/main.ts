@@ -4,7 +4,7 @@
  * summary (study.ts), cine, and keyboard access to everything. Browser code only; talks to the host through
  * src/protocol.
  */
-import type { HostToViewer, ViewerInit, ViewerMethods, ViewerModels, ViewerOverlay, ViewerPreset, ViewerSlice, ViewerStudy, ViewerTruthInfo, ViewerWindow } from '../../src/protocol/viewer';
+import type { HostToViewer, ViewerInit, ViewerMethods, ViewerModels, ViewerOverlay, ViewerPreset, ViewerSegInfo, ViewerSlice, ViewerStudy, ViewerTruthInfo, ViewerWindow } from '../../src/protocol/viewer';
 import { fromBytePlanes } from '../../src/core/dicom/bytePlanes';
 import { PRESETS, windowToGray8 } from '../../src/core/dicom/voi';
 import { canvasTransform, createView, pan as panBy, reset as resetState, zoomAt as zoomAbout, type View, type ViewState } from '../../src/core/viewer/viewTransform';
@@ -13,6 +13,7 @@ import { OverlayLayers, type OverlayOptions } from './overlays';
 import { RpcClient } from './rpc';
 import { ReformatView } from './reformatView';
 import { SliceRequests } from './requestCache';
+import { SegLayer } from './segLayer';
 import { StripView, SummaryView } from './study';
 import { enable, press } from './controls';
 
@@ -245,6 +246,7 @@ async function goTo(i: number): Promise<void> {
     prefetch(target);
     void loadOverlay(target);
     void loadTruth(target);
+    void loadSegMasks(target);
     if (plane !== 'axial') drawReformat();
     if (!$('tags-panel').hidden) scheduleTags();
   } catch (err) {
@@ -363,8 +365,9 @@ stage.addEventListener('wheel', (e) => {
 let models: ViewerModels | undefined;
 let overlay: ViewerOverlay | undefined;
 let study: ViewerStudy | undefined;
-const opts: OverlayOptions = { boxes: true, truth: true, heatmap: true, minConf: 0.25, opacity: 0.5, colormap: 'jet', ...saved.overlays };
+const opts: OverlayOptions = { boxes: true, truth: true, seg: true, heatmap: true, minConf: 0.25, opacity: 0.5, colormap: 'jet', ...saved.overlays };
 const layersView = new OverlayLayers($<HTMLCanvasElement>('heat'), document.getElementById('boxes') as unknown as SVGSVGElement);
+const segLayer = new SegLayer($<HTMLCanvasElement>('seg'));
 const strip = new StripView($<HTMLCanvasElement>('strip'), (i) => void goTo(i));
 const summary = new SummaryView($('summary'), (i) => void goTo(i));
 let overlayFor = -1;
@@ -375,6 +378,8 @@ function renderOverlays(): void {
   document.body.dataset.heatmap = String(Boolean(layersView.current?.heatmap && opts.heatmap));
   const t = layersView.currentTruth;
   document.body.dataset.truth = t && opts.truth ? String(t.vertebrae.length + t.fractures.length) : '0';
+  segLayer.render(opts.seg, current);
+  document.body.dataset.seg = opts.seg ? segLayer.visibleLabels().join(',') : '';
 }
 
 async function loadOverlay(i: number): Promise<void> {
@@ -426,6 +431,7 @@ function syncControls(): void {
   press($('toggle-boxes'), opts.boxes);
   press($('toggle-heatmap'), opts.heatmap);
   press($('toggle-truth'), opts.truth);
+  press($('toggle-seg'), opts.seg);
   press($('toggle-smooth'), smooth);
   $<HTMLInputElement>('conf').value = String(opts.minConf);
   $<HTMLInputElement>('opacity').value = String(opts.opacity);
@@ -433,7 +439,7 @@ function syncControls(): void {
   $('conf-label').textContent = `≥ ${Math.round(100 * opts.minConf)}%`;
 }
 
-function toggle(key: 'boxes' | 'heatmap' | 'truth'): void {
+function toggle(key: 'boxes' | 'heatmap' | 'truth' | 'seg'): void {
   opts[key] = !opts[key];
   syncControls();
   renderOverlays();
@@ -444,6 +450,7 @@ function toggle(key: 'boxes' | 'heatmap' | 'truth'): void {
 $('toggle-boxes').addEventListener('click', () => toggle('boxes'));
 $('toggle-heatmap').addEventListener('click', () => toggle('heatmap'));
 $('toggle-truth').addEventListener('click', () => toggle('truth'));
+$('toggle-seg').addEventListener('click', () => toggle('seg'));
 $('conf').addEventListener('input', (e) => {
   opts.minConf = Number((e.target as HTMLInputElement).value);
   syncControls();
@@ -526,6 +533,50 @@ async function loadTruth(i: number): Promise<void> {
     renderOverlays();
   } catch (err) {
     $('truth-info').textContent = `Ground truth of slice ${i + 1}: ${(err as Error).message}`;
+  }
+}
+
+// ---- DICOM SEG masks ----
+let segInfo: ViewerSegInfo | undefined;
+function setSegInfo(info: ViewerSegInfo): void {
+  segInfo = info;
+  segLayer.setInfo(info);
+  const available = info.files.length > 0;
+  document.body.dataset.segFiles = String(info.files.length);
+  enable($('toggle-seg'), available);
+  const box = $('seg-info');
+  box.replaceChildren();
+  for (const f of info.files) {
+    const line = document.createElement('div');
+    line.textContent = `DICOM SEG ${f.name} (${f.type.toLowerCase()}, ${f.slices} slice${f.slices === 1 ? '' : 's'}): `;
+    for (const g of f.segments) {
+      const item = document.createElement('span');
+      item.className = 'seg-segment';
+      const swatch = document.createElement('span');
+      swatch.className = 'swatch';
+      swatch.style.backgroundColor = g.colour;
+      item.append(swatch, g.label);
+      line.append(item);
+    }
+    box.append(line);
+  }
+  if (info.notes.length) {
+    const notes = document.createElement('div');
+    notes.textContent = `SEG not shown: ${info.notes.join('; ')}`;
+    box.append(notes);
+  }
+  void loadSegMasks(index);
+}
+
+async function loadSegMasks(i: number): Promise<void> {
+  if (!segInfo?.files.length) return;
+  try {
+    const masks = await rpc.request('viewer/getSegMasks', { index: i });
+    if (index !== i) return;
+    segLayer.setMasks(masks);
+    renderOverlays();
+  } catch (err) {
+    $('seg-info').append(`Masks of slice ${i + 1}: ${(err as Error).message}`);
   }
 }
 
@@ -658,6 +709,7 @@ window.addEventListener('keydown', (e) => {
   else if (e.key === 'b') toggle('boxes');
   else if (e.key === 'h') toggle('heatmap');
   else if (e.key === 't') { if (truthInfo?.available) toggle('truth'); }
+  else if (e.key === 'm') { if (segInfo?.files.length) toggle('seg'); }
   else if (e.key === 'a') void setPlane('axial');
   else if (e.key === 's') void setPlane('sagittal');
   else if (e.key === 'c') void setPlane('coronal');
@@ -702,6 +754,8 @@ window.addEventListener('message', (event: MessageEvent<HostToViewer>) => {
     if (plane !== 'axial') drawReformat();
   } else if (message.method === 'viewer/truth') {
     setTruthInfo(message.params);
+  } else if (message.method === 'viewer/segmentations') {
+    setSegInfo(message.params);
   }
 });
 

@@ -13,6 +13,8 @@ export interface OverlayOptions {
   boxes: boolean;
   /** Ground truth: fracture boxes and vertebra outlines (dashed). */
   truth: boolean;
+  /** DICOM SEG masks (segLayer.ts). */
+  seg: boolean;
   heatmap: boolean;
   minConf: number;
   opacity: number;

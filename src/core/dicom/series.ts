@@ -283,6 +283,8 @@ export interface SeriesOfResult {
   entry: number;
   /** Other files of the folder that were skipped. */
   skipped: SkippedFile[];
+  /** DICOM SEG files of the folder (Modality SEG, other series), for the viewer's mask overlays. */
+  segmentations: string[];
 }
 
 /**
@@ -295,7 +297,8 @@ export async function seriesOf(file: string, options: ScanOptions = {}): Promise
   for (const s of series) {
     const entry = s.entries.findIndex((e) => resolve(e.path) === target);
     if (entry >= 0) {
-      return { series: s, entry, index: s.slices.findIndex((sl) => sl.fileIndex === entry), skipped: skipped.filter((k) => resolve(k.path) !== target) };
+      const segmentations = series.filter((o) => o !== s && o.modality === 'SEG').flatMap((o) => o.entries.map((e) => e.path));
+      return { series: s, entry, index: s.slices.findIndex((sl) => sl.fileIndex === entry), skipped: skipped.filter((k) => resolve(k.path) !== target), segmentations };
     }
   }
   const own = skipped.find((k) => resolve(k.path) === target);

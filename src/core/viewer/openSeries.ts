@@ -1,6 +1,7 @@
 /** The series a viewer shows for one opened file: its folder's series, in slice order. */
 import { basename } from 'node:path';
 import type { ViewerInit } from '../../protocol/viewer';
+import type { SliceIdentity } from '../dicom/seg';
 import { seriesOf } from '../dicom/series';
 import type { SliceGeometry } from './reformat';
 import type { SliceEntry } from './seriesSource';
@@ -11,6 +12,10 @@ export interface OpenedSeries {
   /** Per entry: the header geometry reformats are built from (reformat.ts SliceGeometry). */
   geometry: SliceGeometry[];
   init: ViewerInit;
+  /** Per entry: what a DICOM SEG frame is matched to (seg.ts framesOnSlice). */
+  identities: SliceIdentity[];
+  /** DICOM SEG files in the folder (other series), candidates for the mask overlays (segOverlay.ts). */
+  segmentations: string[];
 }
 
 /**
@@ -19,11 +24,12 @@ export interface OpenedSeries {
  * folder become warnings.
  */
 export async function openSeriesFor(path: string): Promise<OpenedSeries> {
-  const { series, index, skipped } = await seriesOf(path);
-  let entries: (SliceEntry & { geometry: SliceGeometry })[] = series.slices.map((s) => {
+  const { series, index, skipped, segmentations } = await seriesOf(path);
+  let entries: (SliceEntry & { geometry: SliceGeometry; identity: SliceIdentity })[] = series.slices.map((s) => {
     const info = series.entries[s.fileIndex].info;
     const geometry = { imagePositionPatient: info.imagePositionPatient, imageOrientationPatient: info.imageOrientationPatient, pixelSpacing: info.pixelSpacing, rows: info.rows, columns: info.columns };
-    return { path: s.path, frame: s.frame, position: s.position, geometry };
+    const identity: SliceIdentity = { sopInstanceUID: info.sopInstanceUID, ...(info.frames > 1 ? { frame: s.frame + 1 } : { imagePositionPatient: info.imagePositionPatient, imageOrientationPatient: info.imageOrientationPatient }) };
+    return { path: s.path, frame: s.frame, position: s.position, geometry, identity };
   });
   let initialIndex = Math.max(0, index);
   // series.ts orders along the slice normal (for axial LPS: feet → head). Radiology viewers page axial
@@ -41,6 +47,8 @@ export async function openSeriesFor(path: string): Promise<OpenedSeries> {
   return {
     entries: entries.map(({ path: p, frame, position }) => ({ path: p, frame, position })),
     geometry: entries.map((e) => e.geometry),
+    identities: entries.map((e) => e.identity),
+    segmentations,
     init: {
       title: basename(path),
       slices: entries.map((e) => ({ name: basename(e.path), frame: e.frame, position: e.position })),

@@ -23,6 +23,7 @@ export function parseViewerMessage(m: unknown): { ok: true; message: ViewerToHos
     case 'viewer/getSlice':
     case 'viewer/getOverlay':
     case 'viewer/getTruth':
+    case 'viewer/getSegMasks':
       if (index === undefined) return { ok: false, id, reason: `${o.method}: params.index must be a whole number ≥ 0` };
       return { ok: true, message: { kind: 'rpc/request', id, method: o.method, params: { index } } as ViewerToHost };
     case 'viewer/getTags':

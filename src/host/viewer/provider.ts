@@ -28,6 +28,7 @@ const BODY = `
   <span class="group" aria-label="Model overlays">
     <vscode-button secondary id="toggle-boxes" aria-pressed="true" title="Vertebra boxes — B">Boxes</vscode-button>
     <vscode-button secondary id="toggle-truth" aria-pressed="true" title="Ground truth: fracture boxes and vertebra outlines, dashed — T" disabled>Truth</vscode-button>
+    <vscode-button secondary id="toggle-seg" aria-pressed="true" title="DICOM SEG masks — M" disabled>SEG</vscode-button>
     <label class="inline" title="Minimum detector confidence">Conf <input type="range" id="conf" min="0.25" max="1" step="0.05" aria-label="Minimum box confidence"><span id="conf-label" class="label"></span></label>
     <vscode-button secondary id="toggle-heatmap" aria-pressed="true" title="Grad-CAM heat map — H">Heat map</vscode-button>
     <label class="inline" title="Heat map opacity">Opacity <input type="range" id="opacity" min="0" max="1" step="0.05" aria-label="Heat map opacity"></label>
@@ -54,6 +55,7 @@ const BODY = `
   <main id="stage" tabindex="0">
     <div id="layers">
       <canvas id="image" aria-label="DICOM slice"></canvas>
+      <canvas id="seg" aria-hidden="true" hidden></canvas>
       <canvas id="heat" aria-hidden="true" hidden></canvas>
       <svg id="boxes" aria-label="Vertebra boxes" preserveAspectRatio="none"></svg>
     </div>
@@ -69,7 +71,7 @@ const BODY = `
         <dt>↑ ↓ ← → / wheel</dt><dd>previous / next slice</dd><dt>PgUp PgDn, Home End</dt><dd>10 slices, first / last</dd>
         <dt>Ctrl/⌘ + wheel, + −</dt><dd>zoom at the cursor</dd><dt>0</dt><dd>fit and reset</dd>
         <dt>Shift + drag, middle drag</dt><dd>pan</dd><dt>drag</dt><dd>window (width ↔, centre ↕)</dd>
-        <dt>1 – 5</dt><dd>bone, soft, lung, brain, file window</dd><dt>B, H, T</dt><dd>boxes, heat map, ground truth</dd>
+        <dt>1 – 5</dt><dd>bone, soft, lung, brain, file window</dd><dt>B, H, T, M</dt><dd>boxes, heat map, ground truth, DICOM SEG masks</dd>
         <dt>A, S, C</dt><dd>axial, sagittal, coronal</dd><dt>G</dt><dd>DICOM tags panel</dd>
         <dt>I</dt><dd>smooth / nearest magnification</dd><dt>Space</dt><dd>cine play / pause</dd><dt>?  Esc</dt><dd>this list</dd>
       </dl>
@@ -84,6 +86,7 @@ const BODY = `
       <div id="models-status" class="models-status"></div>
       <section id="summary" aria-label="Study summary"></section>
       <section id="truth-info" class="truth-info" aria-label="Ground truth"></section>
+      <section id="seg-info" class="truth-info" aria-label="DICOM SEG"></section>
     </div>
     <div id="tags-panel" role="tabpanel" hidden>
       <vscode-textfield type="search" id="tag-search" placeholder="Search tags, names, values" aria-label="Search DICOM tags"></vscode-textfield>
@@ -100,7 +103,24 @@ const BODY = `
 
 /** Provides the `dicomMl.viewer` custom editor. */
 export class DicomViewerProvider implements vscode.CustomReadonlyEditorProvider<DicomDocument> {
+  /** The viewer last focused (for "Show DICOM SEG in the Viewer…"), while its panel is open. */
+  private static active: { session: ViewerSession; name: string } | undefined;
+
   constructor(private readonly extensionUri: vscode.Uri, private readonly pool: DecodePool, private readonly models: ViewerModelsService) {}
+
+  /**
+   * "DICOM ML: Show DICOM SEG in the Viewer…": pick a DICOM SEG file (any folder) and draw its masks over the series of
+   * the viewer last focused. Reading a SEG runs no code from the workspace, so untrusted folders may use it.
+   */
+  static async showSegmentation(): Promise<void> {
+    const active = DicomViewerProvider.active;
+    if (!active) {
+      void vscode.window.showErrorMessage('DICOM ML: open a DICOM series in the viewer first, then show a DICOM SEG over it.');
+      return;
+    }
+    const picked = await vscode.window.showOpenDialog({ canSelectMany: false, openLabel: 'Show over the series', title: `DICOM SEG over ${active.name}`, filters: { DICOM: ['dcm', 'DCM', 'dicom'], 'All files': ['*'] } });
+    if (picked?.[0]) active.session.addSegmentation(picked[0].fsPath);
+  }
 
   /**
    * Register the provider with one decode pool for all viewers (slices decode off the extension host's
@@ -130,7 +150,10 @@ export class DicomViewerProvider implements vscode.CustomReadonlyEditorProvider<
     webview.html = webviewHtml(webview, this.extensionUri, 'viewer', escapeHtml(name), BODY);
     const session = new ViewerSession(document.uri, this.extensionUri, this.pool, this.models, (m) => void webview.postMessage(m));
     session.open();
+    const mine = { session, name };
+    if (panel.active) DicomViewerProvider.active = mine;
     const disposables: vscode.Disposable[] = [
+      panel.onDidChangeViewState(() => { if (panel.active) DicomViewerProvider.active = mine; }),
       webview.onDidReceiveMessage((m: unknown) => session.receive(m)),
       vscode.workspace.onDidChangeConfiguration((e) => {
         if (['dicomMl.viewer.overlays', 'dicomMl.models', 'dicomMl.inference'].some((k) => e.affectsConfiguration(k, document.uri))) session.restartModels();
@@ -138,6 +161,7 @@ export class DicomViewerProvider implements vscode.CustomReadonlyEditorProvider<
       vscode.workspace.onDidGrantWorkspaceTrust(() => session.restartModels()),
     ];
     panel.onDidDispose(() => {
+      if (DicomViewerProvider.active === mine) DicomViewerProvider.active = undefined;
       session.dispose();
       disposables.forEach((d) => d.dispose());
     });

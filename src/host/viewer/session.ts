@@ -4,6 +4,7 @@
  * core; this class keeps the per-panel state and turns results into protocol messages.
  */
 import { readFile } from 'node:fs/promises';
+import { basename, dirname, resolve } from 'node:path';
 import * as vscode from 'vscode';
 import type { DecodePool } from '../../core/dicom/decodePool';
 import { formatUserError } from '../../core/dicom/errors';
@@ -13,6 +14,7 @@ import { loadManifestTruth, loadRsnaTruth, type StudyTruth } from '../../core/vi
 import { openSeriesFor, type OpenedSeries } from '../../core/viewer/openSeries';
 import { exactBuffer, SeriesSource } from '../../core/viewer/seriesSource';
 import { StudyInference, type OverlaySlice, type StudySummary } from '../../core/viewer/studyInference';
+import { SeriesSegmentations, siblingSegmentations } from '../../core/viewer/segOverlay';
 import { SeriesVolume } from '../../core/viewer/volume';
 import type { HostToViewer, ViewerMethods, ViewerModels, ViewerOverlay, ViewerStudy, ViewerTag } from '../../protocol/viewer';
 import { parseViewerMessage } from './messages';
@@ -25,6 +27,8 @@ export class ViewerSession {
   private source?: SeriesSource;
   private study?: StudyInference;
   private truth?: Promise<StudyTruth | undefined>;
+  private segs?: Promise<SeriesSegmentations>;
+  private readonly extraSegs: string[] = [];
   private volume?: SeriesVolume;
   /** How the series is windowed (MONOCHROME1, VOI function), read once for the reformats. */
   private display?: Promise<{ invert: boolean; voiFunction: 'LINEAR' | 'LINEAR_EXACT' | 'SIGMOID' }>;
@@ -103,6 +107,11 @@ export class ViewerSession {
         const s = t?.slice(index);
         return s ? { sliceNumber: s.sliceNumber, fractures: s.fractures.map((f) => f.box), vertebrae: s.vertebrae } : null;
       },
+      'viewer/getSegMasks': async ({ index }) => {
+        const segs = await this.segs;
+        if (!segs) return [];
+        return (await segs.masks(index)).map((m) => ({ ...m, alpha: exactBuffer(m.alpha) }));
+      },
       'viewer/getTags': async ({ index, query }) => {
         const entry = this.ready().entries[index];
         if (!entry) throw new RangeError(`slice ${index} out of range`);
@@ -157,6 +166,7 @@ export class ViewerSession {
     this.source = new SeriesSource(this.opened.entries, { pool: this.pool });
     this.notify('viewer/init', this.opened.init);
     this.loadTruth();
+    this.loadSegmentations();
     void this.startModels(this.opened.init.initialIndex);
   }
 
@@ -175,6 +185,31 @@ export class ViewerSession {
         ? { available: true, source: t.source, study: t.study, labels: t.labels, vertebrae: t.vertebrae, notes: t.notes }
         : { available: false, notes: [] });
     }, (err: unknown) => this.notify('viewer/truth', { available: false, notes: [formatUserError(err)] }));
+  }
+
+  /**
+   * DICOM SEG objects over the series: in its folder, in small sibling folders, and the ones added with "Show DICOM
+   * SEG…" (`extra`). Reading them runs no model, so untrusted folders get them too.
+   */
+  private loadSegmentations(extra: readonly string[] = []): void {
+    const opened = this.opened as OpenedSeries;
+    this.extraSegs.push(...extra);
+    this.segs = (async () => {
+      const files = [...opened.segmentations, ...await siblingSegmentations(dirname(this.uri.fsPath)), ...this.extraSegs];
+      return SeriesSegmentations.load(files, opened.identities, opened.geometry);
+    })();
+    this.segs.then((s) => {
+      const info = s.info();
+      for (const f of this.extraSegs) {
+        if (!info.files.some((i) => resolve(i.file) === resolve(f)) && !info.notes.some((n) => n.includes(basename(f)))) info.notes.push(`${basename(f)}: none of its frames lies on a slice of this series`);
+      }
+      this.notify('viewer/segmentations', { files: info.files.map((f) => ({ name: basename(f.file), type: f.type, segments: f.segments, slices: f.slices })), notes: info.notes });
+    }, (err: unknown) => this.notify('viewer/segmentations', { files: [], notes: [formatUserError(err)] }));
+  }
+
+  /** Show a DICOM SEG file over this series (palette command "DICOM ML: Show DICOM SEG…"). */
+  addSegmentation(file: string): void {
+    if (this.opened) this.loadSegmentations([file]);
   }
 
   /** Settings or trust changed: start the models again. */
