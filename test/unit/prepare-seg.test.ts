@@ -7,13 +7,15 @@
  *   L  LABELMAP (Label Map Segmentation Storage)       X  a SEG of another series (its frames name no slice) → skipped
  *   N  one segment "Liver": no vertebra                → skipped with the reason
  *
- * The viewer's ground truth reads the same SEG (outlines of C1…C7 on the slice).
+ * The viewer's ground truth reads the same SEG (outlines of C1…C7 on the slice). And on the sample phantom
+ * (`dicom-ml sample`) a SEG made from its NIfTI mask by test/python/nifti_to_seg.py (nibabel's affine, nearest voxel)
+ * gives the same detection boxes as the NIfTI itself.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { prepareRsna, readManifest, type PrepareSummary } from '../../src/core/dataset/prepare/prepare';
@@ -106,4 +108,26 @@ void test('the viewer\'s ground truth outlines the SEG\'s vertebrae on the slice
   const expected = new Map([...syntheticExtents(s, k)].filter(([label]) => label <= 7));
   assert.deepEqual(slice?.vertebrae.map((v) => [v.name, ...v.box]).sort(), [...expected].map(([label, e]) => [`C${label}`, e.x0, e.y0, e.x1 + 1, e.y1 + 1]).sort());
   assert.ok(slice?.vertebrae.every((v) => (v.outline?.length ?? 0) > 0), 'each vertebra has an outline');
+});
+
+void test('on the sample phantom a SEG made from the NIfTI mask (nibabel) gives the NIfTI\'s boxes, slice for slice', { skip }, async () => {
+  const root = join(dir, 'phantom');
+  const nifti = join(root, 'rsna');
+  const sample = spawnSync(process.execPath, [join(ROOT, 'bin', 'dicom-ml.js'), 'sample', '--out', nifti, '--studies', '1', '--slices', '40-40', '--seed', '11', '--segmentation-rate', '1'], { encoding: 'utf8' });
+  assert.equal(sample.status, 0, sample.stderr);
+  const seg = join(root, 'rsna-seg');
+  await cp(nifti, seg, { recursive: true });
+  const [study] = await readdir(join(nifti, 'train_images'));
+  const mask = join(nifti, 'segmentations', `${study}.nii.gz`);
+  await rm(join(seg, 'segmentations', `${study}.nii.gz`));
+  const made = spawnSync(PYTHON, [join(ROOT, 'test/python/nifti_to_seg.py'), join(nifti, 'train_images', study), mask, join(seg, 'segmentations', `${study}.dcm`)], { encoding: 'utf8', timeout: 300_000 });
+  assert.equal(made.status, 0, made.stderr);
+  const boxes = async (rsnaDir: string, outDir: string) => {
+    await prepareRsna({ rsna: rsnaDir, out: outDir, val: 0, seed: 1, decoder: 'pool', jobs: 2 });
+    return new Map((await readManifest(outDir)).filter((l) => l.set === 'detect').map((l) => [l.slice, (l.boxes ?? []).map((b) => [b.class, b.x0, b.y0, b.x1, b.y1].join()).sort()]));
+  };
+  const fromNifti = await boxes(nifti, join(root, 'out-nifti'));
+  const fromSeg = await boxes(seg, join(root, 'out-seg'));
+  assert.ok(fromNifti.size >= 20, `${fromNifti.size} slices with vertebrae`);
+  assert.deepEqual([...fromSeg].sort((a, b) => a[0] - b[0]), [...fromNifti].sort((a, b) => a[0] - b[0]));
 });
