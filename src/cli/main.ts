@@ -29,7 +29,7 @@ interface Command {
 
 const COMMANDS: Record<string, Command> = {
   info: { run: info, usage: infoUsage, options: {} },
-  pixels: { run: pixels, usage: pixelsUsage, options: { out: { type: 'string' }, frame: { type: 'string' } } },
+  pixels: { run: pixels, usage: pixelsUsage, options: { out: { type: 'string' }, frame: { type: 'string' }, palette: { type: 'boolean' } } },
   render: {
     run: render,
     usage: renderUsage,

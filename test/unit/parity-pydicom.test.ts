@@ -14,7 +14,7 @@ const missing = missingTools();
 /**
  * The real pydicom files we must decode, and files pydicom itself cannot decode that we must (checked
  * against GDCM). Left out on purpose, each for a reason outside the decoders: liver_*.dcm (Bits Allocated 1),
- * SC_ybr_full_422_uncompressed.dcm (native subsampled YBR_FULL_422), JPEG2000-embedded-sequence-delimiter.dcm
+ * JPEG2000-embedded-sequence-delimiter.dcm
  * (a bogus SIZ marker only GDCM's patched OpenJPEG accepts; pylibjpeg fails too), MR_truncated.dcm and
  * files without pixel data.
  */
@@ -26,7 +26,8 @@ const PYDICOM_FILES = ['CT_small.dcm', 'MR_small.dcm', 'MR_small_implicit.dcm', 
   'SC_rgb_gdcm_KY.dcm', 'SC_rgb_jpeg_app14_dcmd.dcm', 'SC_rgb_jpeg_dcmd.dcm', 'SC_rgb_jpeg_dcmtk.dcm', 'SC_rgb_jpeg_gdcm.dcm',
   'SC_rgb_jpeg_lossy_gdcm.dcm', 'SC_rgb_rle.dcm', 'SC_rgb_rle_16bit.dcm', 'SC_rgb_rle_16bit_2frame.dcm', 'SC_rgb_rle_2frame.dcm',
   'SC_rgb_rle_32bit.dcm', 'SC_rgb_rle_32bit_2frame.dcm', 'SC_rgb_small_odd.dcm', 'SC_rgb_small_odd_jpeg.dcm',
-  'rtdose.dcm', 'rtdose_1frame.dcm', 'rtdose_expb.dcm', 'rtdose_expb_1frame.dcm', 'rtdose_rle.dcm', 'rtdose_rle_1frame.dcm'];
+  'rtdose.dcm', 'rtdose_1frame.dcm', 'rtdose_expb.dcm', 'rtdose_expb_1frame.dcm', 'rtdose_rle.dcm', 'rtdose_rle_1frame.dcm',
+  'SC_ybr_full_422_uncompressed.dcm'];
 /** pydicom raises on these (12-bit JPEG with Se = 0: pylibjpeg refuses, its gdcm plugin skips 12-bit). */
 const PYDICOM_FAILS = ['JPEG-lossy.dcm'];
 

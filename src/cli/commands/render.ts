@@ -12,7 +12,7 @@ import type { CommandContext } from '../context';
 import { resolveSeriesSlice } from '../seriesSlice';
 import { modelPaths } from './infer';
 
-export const renderUsage = 'dicom-ml render FILE|DIR --out F.png [--slice N] [--window C,W | --preset bone|soft|lung|brain|file] [--overlay boxes,gradcam] [--detector M.onnx] [--classifier M.onnx]';
+export const renderUsage = 'dicom-ml render FILE|DIR --out F.png [--slice N] [--window C,W | --preset bone|soft|lung|brain|file] [--overlay boxes,gradcam] [--detector M.onnx] [--classifier M.onnx]  (colour images — RGB, YBR, PALETTE COLOR through its palette — give an RGB PNG, not windowed)';
 
 /**
  * `dicom-ml render`: one slice windowed to 8-bit PNG. FILE: `--slice` is the frame (multi-frame files);
@@ -58,12 +58,13 @@ export async function render(ctx: CommandContext): Promise<void> {
     png = await encodePng(rendered);
   }
   await writeFileAtomic(out, png);
+  const colour = rendered.channels === 3;
   const summary = {
-    file: image.path, frame, out, window: win, width: image.info.columns, height: image.info.rows,
+    file: image.path, frame, out, window: colour ? null : win, ...(colour ? { colour: image.info.photometricInterpretation } : {}), width: image.info.columns, height: image.info.rows,
     ...(found ? { vertebrae: found.vertebrae.map((v) => ({ name: v.name, conf: v.conf, box: v.box, ...(v.fracture !== undefined ? { fracture: v.fracture } : {}) })), fracture: found.fracture } : {}),
   };
   if (ctx.json) ctx.stdout(JSON.stringify(summary));
-  else ctx.stderr(`wrote ${out}: ${image.path}${image.info.frames > 1 ? ` frame ${frame}` : ''}, window ${win.center}/${win.width}${found ? `, ${found.vertebrae.length} vertebra box(es)${found.fracture !== null ? `, fracture probability ${found.fracture.toFixed(3)}` : ''}` : ''}`);
+  else ctx.stderr(`wrote ${out}: ${image.path}${image.info.frames > 1 ? ` frame ${frame}` : ''}, ${colour ? `${image.info.photometricInterpretation} as RGB (no window)` : `window ${win.center}/${win.width}`}${found ? `, ${found.vertebrae.length} vertebra box(es)${found.fracture !== null ? `, fracture probability ${found.fracture.toFixed(3)}` : ''}` : ''}`);
 }
 
 /** --overlay boxes,gradcam (either or both); --detector/--classifier alone imply the overlays they make. */

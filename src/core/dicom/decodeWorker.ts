@@ -13,6 +13,7 @@ import { encodeGray8Png } from './decodePool';
 import { DicomError, describeThrown } from './errors';
 import type { ImageInfo } from './image';
 import { loadImage } from './load';
+import { refuseColourValues } from './colour';
 import { modalityValues } from './lut';
 import { decodeFrame, type StoredPixels } from './pixels';
 import { windowModality, type Window } from './voi';
@@ -113,7 +114,7 @@ async function handle(request: DecodeRequest): Promise<void> {
     let values: Float32Array | undefined;
     let gray: Uint8Array | undefined;
     if (win) {
-      if (info.samplesPerPixel !== 1) throw new DicomError('UNSUPPORTED_PIXEL_FORMAT', `${info.photometricInterpretation} colour slice: only one sample per pixel can be windowed to grey`);
+      refuseColourValues(info, 'grey values to window'); // RGB samples and PALETTE COLOR indices are no intensities
       const tables = tablesFor(info, win);
       if (tables) {
         gray = lookupGray(stored, tables.mask, tables.gray);

@@ -5,6 +5,7 @@
 import type { DataSet } from 'dicom-parser';
 import { DicomError } from './errors';
 import type { DicomFile } from './parse';
+import { readPalette, type Palette } from './palette';
 import { TS } from './uids';
 
 /** Geometry and pixel format of one image (all frames share it). */
@@ -35,6 +36,8 @@ export interface ImageInfo {
    * the last entry `data[n − 1]`, else `data[stored − firstMapped]`. When present it replaces Rescale Slope/Intercept.
    */
   modalityLut?: { firstMapped: number; bits: number; data: Uint16Array; explanation?: string };
+  /** PALETTE COLOR only (PS3.3 C.7.6.3.1.5, C.7.9): the Red/Green/Blue palettes, validated (palette.ts). */
+  palette?: Palette;
   /** First VOI window in the file (C.11.2.1.2), when present. */
   windowCenter?: number;
   windowWidth?: number;
@@ -136,7 +139,7 @@ export function readImageInfo(file: DicomFile, fileName?: string): ImageInfo {
   if (bitsAllocated === 1 && samplesPerPixel !== 1) throw new DicomError('MALFORMED', `Bits Allocated 1 (bit-packed) needs one sample per pixel, the file says ${samplesPerPixel}`, fileName);
   if (samplesPerPixel !== 1 && samplesPerPixel !== 3) throw new DicomError('UNSUPPORTED_PIXEL_FORMAT', `Samples per Pixel ${samplesPerPixel} is not supported (1 or 3)`, fileName);
   const photometricInterpretation = text(ds, 'x00280004') ?? (samplesPerPixel === 3 ? 'RGB' : 'MONOCHROME2');
-  if (photometricInterpretation === 'PALETTE COLOR') throw new DicomError('UNSUPPORTED_PIXEL_FORMAT', 'PALETTE COLOR images are not supported yet', fileName);
+  if (photometricInterpretation === 'PALETTE COLOR' && samplesPerPixel !== 1) throw new DicomError('MALFORMED', `PALETTE COLOR needs one sample per pixel, the file says ${samplesPerPixel}`, fileName);
   const frames = Math.max(1, Math.trunc(decimal(ds, 'x00280008') ?? 1));
   const pixelRepresentation = num(ds, 'x00280103') ?? 0;
   const slope = decimal(ds, 'x00281053');
@@ -144,6 +147,7 @@ export function readImageInfo(file: DicomFile, fileName?: string): ImageInfo {
   const wc = decimal(ds, 'x00281050');
   const ww = decimal(ds, 'x00281051');
   const modalityLut = readModalityLut(ds, file.transferSyntaxUID !== TS.ExplicitVRBigEndian, pixelRepresentation, fileName);
+  const palette = photometricInterpretation === 'PALETTE COLOR' ? readPalette(ds, file.transferSyntaxUID !== TS.ExplicitVRBigEndian, pixelRepresentation, fileName) : undefined;
   const toStored = (v: number | undefined) => {
     if (v === undefined) return undefined;
     // In implicit VR files dicom-parser reads US/SS as unsigned; padding follows Pixel Representation.
@@ -164,6 +168,7 @@ export function readImageInfo(file: DicomFile, fileName?: string): ImageInfo {
     rescaleIntercept: intercept ?? 0,
     rescaleType: text(ds, 'x00281054'),
     ...(modalityLut ? { modalityLut } : {}),
+    ...(palette ? { palette } : {}),
     windowCenter: ww !== undefined && ww > 0 ? wc : undefined,
     windowWidth: wc !== undefined && ww !== undefined && ww > 0 ? ww : undefined,
     voiLutFunction: (text(ds, 'x00281056') ?? 'LINEAR').toUpperCase(),

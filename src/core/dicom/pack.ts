@@ -7,6 +7,7 @@
 import { deflateRawSync } from 'node:zlib';
 import type { ImageInfo } from './image';
 import { toBytePlanes } from './bytePlanes';
+import { paletteRgb8 } from './palette';
 
 export type PackedType = 'int16' | 'float32';
 
@@ -27,8 +28,22 @@ export function asInt16(values: Float32Array): Int16Array | undefined {
   return out;
 }
 
-/** Colour images are shown as luminance (ITU-R BT.601) in this grey viewer; grey values pass through. */
-export function greyValues(values: ArrayLike<number>, info: Pick<ImageInfo, 'samplesPerPixel' | 'rows' | 'columns'>): Float32Array {
+/**
+ * Colour images are shown as luminance (ITU-R BT.601) in this grey viewer — PALETTE COLOR indices through their
+ * palette (8-bit display values) first, never as if the indices were intensities; grey values pass through.
+ */
+export function greyValues(values: ArrayLike<number>, info: Pick<ImageInfo, 'samplesPerPixel' | 'rows' | 'columns'> & Partial<Pick<ImageInfo, 'palette'>>): Float32Array {
+  if (info.palette) {
+    const { red, green, blue } = paletteRgb8(info.palette);
+    const last = red.length - 1;
+    const out = new Float32Array(values.length);
+    for (let i = 0; i < values.length; i++) {
+      const k0 = values[i] - info.palette.first;
+      const k = k0 < 0 ? 0 : k0 > last ? last : k0;
+      out[i] = 0.299 * red[k] + 0.587 * green[k] + 0.114 * blue[k];
+    }
+    return out;
+  }
   if (info.samplesPerPixel === 1) return values instanceof Float32Array ? values : Float32Array.from(values);
   const pixels = info.rows * info.columns;
   const out = new Float32Array(pixels);

@@ -4,6 +4,7 @@
  * (PS3.5 8.1.1: bits outside Bits Stored are not part of the value; two's complement when signed).
  */
 import * as dicomParser from 'dicom-parser';
+import { conformColour } from './colour';
 import { DicomError, describeThrown } from './errors';
 import type { ImageInfo } from './image';
 import type { DicomFile } from './parse';
@@ -147,7 +148,10 @@ function floatFrame(bytes: Uint8Array, info: ImageInfo): Float32Array | Float64A
   return out;
 }
 
-/** Decode frame `index` of a parsed file into stored values. */
+/**
+ * Decode frame `index` of a parsed file into stored values, as pydicom's default `pixel_array`: colour interleaved,
+ * rows×columns×3, YBR_FULL / YBR_FULL_422 converted to RGB; PALETTE COLOR gives the indices.
+ */
 export async function decodeFrame(file: DicomFile, info: ImageInfo, index = 0): Promise<StoredPixels> {
   const decoder = decoderFor(info.transferSyntaxUID);
   const bytes = frameBytes(file, info, index);
@@ -163,5 +167,6 @@ export async function decodeFrame(file: DicomFile, info: ImageInfo, index = 0): 
   if (samples.length < expected) {
     throw new DicomError('DECODE_FAILED', `${decoder.name} decoder returned ${samples.length} samples, expected ${expected} (${info.rows}×${info.columns}×${info.samplesPerPixel})`);
   }
-  return finishSamples(samples.length === expected ? samples : samples.subarray(0, expected), info);
+  // Colour as pydicom's pixel_array gives it: YBR_FULL / YBR_FULL_422 as RGB (colour.ts).
+  return conformColour(finishSamples(samples.length === expected ? samples : samples.subarray(0, expected), info), info);
 }

@@ -2,11 +2,12 @@
  * A windowed slice as 8-bit grey and as PNG (sharp). Shared by `dicom-ml render` and anything else that
  * needs a picture of a slice; the webview draws with the same VOI function (voi.ts).
  */
+import { frameRgb8, isColour } from './colour';
 import type { ImageInfo } from './image';
 import type { StoredPixels } from './pixels';
 import { windowModality, type Window } from './voi';
 
-/** A rendered slice: rows×columns bytes (grey) or rows×columns×3 (RGB input passes through). */
+/** A rendered slice: rows×columns bytes (grey) or rows×columns×3 RGB interleaved (colour images). */
 export interface Gray8Image {
   width: number;
   height: number;
@@ -17,17 +18,13 @@ export interface Gray8Image {
 /**
  * Window modality values for display (voi.ts windowModality: the file's VOI function, MONOCHROME1 inverted,
  * padding pixels black) — the same function the decode workers use for `prepare`.
- * `modality`: rows×columns Float32 (monochrome). Colour images pass through unwindowed (scaled down to 8 bits).
+ * `modality`: rows×columns Float32 (monochrome). Colour images (RGB, YBR — RGB once decoded —, PALETTE COLOR through
+ * its palette) are not windowed: colour.ts frameRgb8 makes them 8-bit RGB.
  */
 export function renderSlice(modality: Float32Array, stored: StoredPixels, info: ImageInfo, win: Window): Gray8Image {
   const width = info.columns;
   const height = info.rows;
-  if (info.samplesPerPixel === 3) {
-    const data = new Uint8Array(modality.length);
-    const shift = Math.max(0, info.bitsStored - 8);
-    for (let i = 0; i < data.length; i++) data[i] = Math.max(0, Math.min(255, stored[i] >> shift));
-    return { width, height, channels: 3, data };
-  }
+  if (isColour(info)) return { width, height, channels: 3, data: frameRgb8(stored, info) };
   const data = windowModality(modality, info, win);
   return { width, height, channels: 1, data };
 }

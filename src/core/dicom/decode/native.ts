@@ -4,13 +4,17 @@
  * is un-swapped by pixels.ts frameBytes, which knows the element's VR).
  */
 import { DicomError } from '../errors';
+import { expandYbr422, isNativeYbr422, nativeFrameSamples } from '../colour';
 import type { ImageInfo } from '../image';
 import type { FrameDecoder, SampleArray } from './types';
 
-/** Bytes one frame occupies in native encoding (PS3.5 8.1.1); bit-packed (Bits Allocated 1) frames round up. */
+/**
+ * Bytes one frame occupies in native encoding (PS3.5 8.1.1); bit-packed (Bits Allocated 1) frames round up; native
+ * YBR_FULL_422 holds two samples per pixel (colour.ts nativeFrameSamples).
+ */
 export function nativeFrameBytes(info: ImageInfo): number {
   if (info.bitsAllocated === 1) return Math.ceil((info.rows * info.columns * info.samplesPerPixel) / 8);
-  return info.rows * info.columns * info.samplesPerPixel * (info.bitsAllocated / 8);
+  return nativeFrameSamples(info) * (info.bitsAllocated / 8);
 }
 
 /**
@@ -44,7 +48,7 @@ function makeNative(bigEndian: boolean): FrameDecoder {
       }
       if (info.bitsAllocated === 1) return unpackBits(frame, info.rows * info.columns * info.samplesPerPixel);
       const bytesPer = info.bitsAllocated / 8;
-      const count = info.rows * info.columns * info.samplesPerPixel;
+      const count = nativeFrameSamples(info);
       // Copy into an aligned buffer: the frame may start at an odd offset inside the file.
       const copy = new Uint8Array(count * bytesPer);
       copy.set(frame.subarray(0, count * bytesPer));
@@ -65,6 +69,11 @@ function makeNative(bigEndian: boolean): FrameDecoder {
         }
       }
       let samples: SampleArray = bytesPer === 1 ? copy : bytesPer === 2 ? new Uint16Array(copy.buffer) : new Uint32Array(copy.buffer);
+      if (isNativeYbr422(info)) {
+        // PS3.3 C.7.6.3.1.3: YBR_FULL_422 is colour-by-pixel only; Y1 Y2 Cb Cr → Y Cb Cr per pixel, as pydicom.
+        if (info.planarConfiguration !== 0) throw new DicomError('UNSUPPORTED_PIXEL_FORMAT', `YBR_FULL_422 with Planar Configuration ${info.planarConfiguration}: it is defined colour-by-pixel only (PS3.3 C.7.6.3.1.3)`);
+        return expandYbr422(samples, info.rows * info.columns);
+      }
       if (info.samplesPerPixel === 3 && info.planarConfiguration === 1) samples = interleavePlanes(samples, info.rows * info.columns);
       return samples;
     },
