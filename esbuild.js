@@ -9,7 +9,7 @@ const watch = process.argv.includes('--watch');
 const production = process.argv.includes('--production');
 
 /** Node-side packages that must be loaded from node_modules at run time (native addons, .wasm files). */
-const nodeExternal = ['vscode', 'sharp', 'onnxruntime-node', '@cornerstonejs/codec-charls', '@cornerstonejs/codec-openjpeg', '@cornerstonejs/codec-libjpeg-turbo-8bit'];
+const nodeExternal = ['vscode', 'sharp', 'onnxruntime-node', '@cornerstonejs/codec-charls', '@cornerstonejs/codec-openjpeg', '@cornerstonejs/codec-libjpeg-turbo-8bit', '@cornerstonejs/codec-openjph'];
 
 const common = { bundle: true, sourcemap: true, minify: production, logLevel: 'info', target: 'es2022' };
 

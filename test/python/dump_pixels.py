@@ -9,7 +9,8 @@ default options (so YBR JPEG comes back as RGB) then ``pydicom.pixels.apply_moda
 Slope/Intercept, PS3.3 C.11.1), cast to float32.
 
 Plugins: by default pydicom's own order (for JPEG: gdcm, then pylibjpeg, ...); the one that succeeded is
-recorded. ``--plugin NAME`` forces one pydicom plugin. ``--plugin gdcm-convert`` decompresses with GDCM
+recorded. ``--plugin NAME`` forces one pydicom plugin. Deflated Image Frame Compression, which pydicom 3.0.1 cannot
+decode, is inflated frame by frame with zlib first and decoded by pydicom as native data ("zlib-inflate"). ``--plugin gdcm-convert`` decompresses with GDCM
 (``gdcmconv --raw``) to Explicit VR Little Endian first and lets pydicom read that: pydicom's gdcm
 plugin refuses 12-bit JPEG Extended ("GDCM does not support 'JPEG Extended' for samples with 12-bit
 precision"), though GDCM itself decodes it with its IJG 12-bit library.
@@ -26,11 +27,28 @@ import subprocess
 import sys
 import tempfile
 import warnings
+import zlib
 from pathlib import Path
 
 import numpy as np
 import pydicom
+from pydicom.encaps import generate_frames
 from pydicom.pixels import apply_modality_lut, get_decoder
+from pydicom.uid import ExplicitVRLittleEndian
+
+DEFLATED_IMAGE_FRAME = "1.2.840.10008.1.2.8.1"
+
+
+def inflate_frames(ds: pydicom.Dataset) -> pydicom.Dataset:
+    """pydicom 3.0.1 has no Deflated Image Frame Compression decoder (3.1 adds one): inflate each frame's
+    fragment with zlib (RFC 1951 raw deflate, PS3.5 A.4.13) and let pydicom decode the native result."""
+    count = int(getattr(ds, "NumberOfFrames", 1) or 1)
+    data = b"".join(zlib.decompress(f, -15) for f in generate_frames(ds.PixelData, number_of_frames=count))
+    ds.PixelData = data + b"\0" * (len(data) % 2)
+    ds["PixelData"].VR = "OB" if int(ds.BitsAllocated) <= 8 else "OW"
+    ds["PixelData"].is_undefined_length = False
+    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    return ds
 
 
 def decode_with_gdcm(path: str) -> pydicom.Dataset:
@@ -53,6 +71,11 @@ def decode(path: str, plugin: str | None) -> tuple[pydicom.Dataset, np.ndarray, 
         return ds, ds.pixel_array, plugin
     ds = pydicom.dcmread(path, force=True)
     uid = ds.file_meta.get("TransferSyntaxUID")
+    if uid == DEFLATED_IMAGE_FRAME:
+        ds = inflate_frames(ds)
+        arr = ds.pixel_array
+        ds.file_meta.TransferSyntaxUID = uid  # report the file's syntax, not the one it was decoded as
+        return ds, arr, "zlib-inflate"
     if plugin:
         ds.pixel_array_options(decoding_plugin=plugin)
         return ds, ds.pixel_array, plugin

@@ -12,7 +12,11 @@ export const TS = {
   JPEGLSNearLossless: '1.2.840.10008.1.2.4.81',
   JPEG2000Lossless: '1.2.840.10008.1.2.4.90',
   JPEG2000: '1.2.840.10008.1.2.4.91',
+  HTJ2KLossless: '1.2.840.10008.1.2.4.201',
+  HTJ2KLosslessRPCL: '1.2.840.10008.1.2.4.202',
+  HTJ2K: '1.2.840.10008.1.2.4.203',
   RLELossless: '1.2.840.10008.1.2.5',
+  DeflatedImageFrameCompression: '1.2.840.10008.1.2.8.1',
 } as const;
 
 /** Human names for messages and `info`. */
@@ -29,7 +33,11 @@ export const TS_NAMES: Record<string, string> = {
   [TS.JPEGLSNearLossless]: 'JPEG-LS Near-Lossless',
   [TS.JPEG2000Lossless]: 'JPEG 2000 Lossless',
   [TS.JPEG2000]: 'JPEG 2000',
+  [TS.HTJ2KLossless]: 'High-Throughput JPEG 2000 Lossless',
+  [TS.HTJ2KLosslessRPCL]: 'High-Throughput JPEG 2000 with RPCL Options Lossless',
+  [TS.HTJ2K]: 'High-Throughput JPEG 2000',
   [TS.RLELossless]: 'RLE Lossless',
+  [TS.DeflatedImageFrameCompression]: 'Deflated Image Frame Compression',
 };
 
 /** Native (uncompressed) syntaxes: pixel data is stored as plain words. */

@@ -49,3 +49,11 @@ declare module 'jpeg-lossless-decoder-js' {
     decode(buffer: ArrayBuffer, offset?: number, length?: number, numBytes?: number): Uint8Array | Uint16Array;
   }
 }
+
+declare module '@cornerstonejs/codec-openjph/wasmjs' {
+  /** codec-openjph's decoder: `decode()` reports no error for a damaged codestream, hence the checks in htj2k.ts. */
+  const factory: (options?: EmscriptenOptions) => Promise<{
+    HTJ2KDecoder: new () => CodecDecoder & { getIsHeaderValid(): boolean; getLastErrorMessage(): string; getFrameInfo(): CodecFrameInfo & { isUsingColorTransform: boolean } };
+  }>;
+  export default factory;
+}

@@ -4,6 +4,8 @@
  */
 import { DicomError } from '../errors';
 import { TS, TS_NAMES } from '../uids';
+import { deflatedFrame } from './deflatedFrame';
+import { htj2k } from './htj2k';
 import { jpeg2000 } from './jpeg2000';
 import { jpegBaseline, jpegExtended } from './jpeg';
 import { jpegLosslessFast } from './jpegLosslessFast';
@@ -30,6 +32,10 @@ export const DECODERS: ReadonlyMap<string, FrameDecoder> = new Map<string, Frame
   [TS.JPEGLSNearLossless, jpegLs],
   [TS.JPEG2000Lossless, { ...jpeg2000, lossy: false }],
   [TS.JPEG2000, jpeg2000],
+  [TS.HTJ2KLossless, { ...htj2k, lossy: false }],
+  [TS.HTJ2KLosslessRPCL, { ...htj2k, lossy: false }],
+  [TS.HTJ2K, htj2k],
+  [TS.DeflatedImageFrameCompression, deflatedFrame],
 ]);
 
 /** The decoder for a transfer syntax, or an UNSUPPORTED_TRANSFER_SYNTAX error naming the UID. */
