@@ -8,7 +8,7 @@ import { describe, test } from 'node:test';
 import { TS } from '../../src/core/dicom/uids';
 import { compare, makeFixtures, missingTools, ourModality, pydicomReference, pydicomTestFiles, type Reference } from '../fixtures/fixtures';
 
-const LOSSY = new Set<string>([TS.JPEGBaseline8Bit, TS.JPEGExtended12Bit, TS.JPEGLSNearLossless, TS.JPEG2000]);
+const LOSSY = new Set<string>([TS.JPEGBaseline8Bit, TS.JPEGExtended12Bit, TS.JPEGLSNearLossless, TS.JPEG2000, TS.HTJ2K]);
 const missing = missingTools();
 
 /**
