@@ -33,7 +33,7 @@ interface Case {
 }
 
 /** Lossy files: our decoders against pydicom's plugins (OpenJPEG builds, IJG vs libjpeg colour conversion). */
-const LOSSY: Record<string, number> = { j2k_ybr_ict: 0, jpeg_ybr_full_422: 1, examples_ybr_color: 1, SC_rgb_jls_lossy_line: 0, SC_rgb_jls_lossy_sample: 0 };
+const LOSSY: Record<string, number> = { j2k_ybr_ict: 0, jpeg_ybr_full_422: 1, examples_ybr_color: 0, SC_rgb_jls_lossy_line: 0, SC_rgb_jls_lossy_sample: 0 };
 
 function f32(path: string): Float32Array {
   const b = readFileSync(path);
@@ -138,7 +138,7 @@ void describe('colour images equal pydicom 3', { skip }, () => {
     }
   });
 
-  void test('dicom-ml pixels: YBR as RGB rows×columns×3, palette indices, --palette RGB — each equal to pydicom', () => {
+  void test('dicom-ml pixels: YBR as RGB rows×columns×3, palette indices, --palette RGB — each equal to pydicom; info shows the palette', () => {
     const run = (args: string[]) => {
       const r = spawnSync(process.execPath, [BIN, 'pixels', ...args, '--json'], { encoding: 'utf8' });
       assert.equal(r.status, 0, r.stderr);
@@ -157,6 +157,8 @@ void describe('colour images equal pydicom 3', { skip }, () => {
     const s3 = run([pal.path, '--out', out, '--palette']);
     assert.equal(s3.samplesPerPixel, 3);
     assert.equal(maxDiff(f32(out), f32(join(dir, pal.rgb as string))).max, 0);
+    const info = spawnSync(process.execPath, [BIN, 'info', (byName.get('palette_segmented16') as Case).path, '--json'], { encoding: 'utf8' });
+    assert.deepEqual((JSON.parse(info.stdout) as { palette: unknown }).palette, { entries: 1024, firstMapped: 0, bits: 16, descriptorBits: 16, segmented: true });
     const r = spawnSync(process.execPath, [BIN, 'pixels', ybr.path, '--out', out, '--palette'], { encoding: 'utf8' });
     assert.equal(r.status, 1);
     assert.match(r.stderr, /--palette applies to PALETTE COLOR images; this one is YBR_FULL_422/);

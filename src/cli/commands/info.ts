@@ -30,6 +30,8 @@ export async function info(ctx: CommandContext): Promise<void> {
     rescaleIntercept: i.rescaleIntercept,
     // The Modality LUT Sequence replaces the rescale when present: entries, first stored value mapped, bits.
     modalityLut: i.modalityLut ? { entries: i.modalityLut.data.length, firstMapped: i.modalityLut.firstMapped, bits: i.modalityLut.bits, explanation: i.modalityLut.explanation ?? null } : null,
+    // PALETTE COLOR: the palette's entries, first stored value mapped, entry width (as stored) and whether it was segmented.
+    palette: i.palette ? { entries: i.palette.red.length, firstMapped: i.palette.first, bits: i.palette.bits, descriptorBits: i.palette.descriptorBits, segmented: i.palette.segmented } : null,
     windowCenter: i.windowCenter ?? null,
     windowWidth: i.windowWidth ?? null,
     pixelPaddingValue: i.pixelPaddingValue ?? null,
