@@ -41,8 +41,7 @@ def main() -> None:
     labels = np.asarray(nifti.dataobj).astype(np.uint8)
     inverse = np.linalg.inv(nifti.affine)
     sources = []
-    for path in sorted(folder.glob("*.dcm"), key=lambda p: int(p.stem)):
-        ds = pydicom.dcmread(path)
+    for ds in sorted((pydicom.dcmread(p) for p in folder.glob("*.dcm")), key=lambda d: int(d.InstanceNumber)):
         for keyword, value in TYPE2.items():
             if keyword not in ds:
                 setattr(ds, keyword, value)
