@@ -32,6 +32,9 @@ export async function info(ctx: CommandContext): Promise<void> {
     modalityLut: i.modalityLut ? { entries: i.modalityLut.data.length, firstMapped: i.modalityLut.firstMapped, bits: i.modalityLut.bits, explanation: i.modalityLut.explanation ?? null } : null,
     // PALETTE COLOR: the palette's entries, first stored value mapped, entry width (as stored) and whether it was segmented.
     palette: i.palette ? { entries: i.palette.red.length, firstMapped: i.palette.first, bits: i.palette.bits, descriptorBits: i.palette.descriptorBits, segmented: i.palette.segmented } : null,
+    // The VOI LUT Sequence: the file's own display mapping (render --preset file), or why it cannot be applied.
+    voiLut: i.voiLut ? { entries: i.voiLut.data.length, firstMapped: i.voiLut.firstMapped, bits: i.voiLut.bits, explanation: i.voiLut.explanation ?? null }
+      : i.voiLutProblem ? { problem: i.voiLutProblem } : null,
     windowCenter: i.windowCenter ?? null,
     windowWidth: i.windowWidth ?? null,
     pixelPaddingValue: i.pixelPaddingValue ?? null,

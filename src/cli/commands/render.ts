@@ -1,8 +1,8 @@
 import { stat } from 'node:fs/promises';
 import { loadImage, loadStored, type LoadedImage } from '../../core/dicom/load';
-import { modalityValues, parseWindowSpec } from '../../core/dicom/lut';
+import { fileVoi, modalityValues, parseWindowSpec } from '../../core/dicom/lut';
 import { encodePng, renderSlice } from '../../core/dicom/render';
-import { PRESETS, isPresetName, type Window } from '../../core/dicom/voi';
+import { PRESETS, isPresetName, type VoiLut, type Window } from '../../core/dicom/voi';
 import { windowSlice } from '../../core/dataset/prepare/slices';
 import { InferenceEngine, type SliceFindings } from '../../core/inference/engine';
 import { overlayPng } from '../../core/inference/overlay';
@@ -12,7 +12,7 @@ import type { CommandContext } from '../context';
 import { resolveSeriesSlice } from '../seriesSlice';
 import { modelPaths } from './infer';
 
-export const renderUsage = 'dicom-ml render FILE|DIR --out F.png [--slice N] [--window C,W | --preset bone|soft|lung|brain|file] [--overlay boxes,gradcam] [--detector M.onnx] [--classifier M.onnx]  (colour images — RGB, YBR, PALETTE COLOR through its palette — give an RGB PNG, not windowed)';
+export const renderUsage = 'dicom-ml render FILE|DIR --out F.png [--slice N] [--window C,W | --preset bone|soft|lung|brain|file (the file\'s own: its VOI LUT Sequence, else its window)] [--overlay boxes,gradcam] [--detector M.onnx] [--classifier M.onnx]  (colour images — RGB, YBR, PALETTE COLOR through its palette — give an RGB PNG, not windowed)';
 
 /**
  * `dicom-ml render`: one slice windowed to 8-bit PNG. FILE: `--slice` is the frame (multi-frame files);
@@ -60,11 +60,11 @@ export async function render(ctx: CommandContext): Promise<void> {
   await writeFileAtomic(out, png);
   const colour = rendered.channels === 3;
   const summary = {
-    file: image.path, frame, out, window: colour ? null : win, ...(colour ? { colour: image.info.photometricInterpretation } : {}), width: image.info.columns, height: image.info.rows,
+    file: image.path, frame, out, window: colour || 'data' in win ? null : win, ...('data' in win && !colour ? { voiLut: { entries: win.data.length, firstMapped: win.firstMapped, bits: win.bits } } : {}), ...(colour ? { colour: image.info.photometricInterpretation } : {}), width: image.info.columns, height: image.info.rows,
     ...(found ? { vertebrae: found.vertebrae.map((v) => ({ name: v.name, conf: v.conf, box: v.box, ...(v.fracture !== undefined ? { fracture: v.fracture } : {}) })), fracture: found.fracture } : {}),
   };
   if (ctx.json) ctx.stdout(JSON.stringify(summary));
-  else ctx.stderr(`wrote ${out}: ${image.path}${image.info.frames > 1 ? ` frame ${frame}` : ''}, ${colour ? `${image.info.photometricInterpretation} as RGB (no window)` : `window ${win.center}/${win.width}`}${found ? `, ${found.vertebrae.length} vertebra box(es)${found.fracture !== null ? `, fracture probability ${found.fracture.toFixed(3)}` : ''}` : ''}`);
+  else ctx.stderr(`wrote ${out}: ${image.path}${image.info.frames > 1 ? ` frame ${frame}` : ''}, ${colour ? `${image.info.photometricInterpretation} as RGB (no window)` : 'data' in win ? `the file's VOI LUT (${win.data.length} entries of ${win.bits} bits from ${win.firstMapped})` : `window ${win.center}/${win.width}`}${found ? `, ${found.vertebrae.length} vertebra box(es)${found.fracture !== null ? `, fracture probability ${found.fracture.toFixed(3)}` : ''}` : ''}`);
 }
 
 /** --overlay boxes,gradcam (either or both); --detector/--classifier alone imply the overlays they make. */
@@ -80,14 +80,15 @@ function parseOverlay(ctx: CommandContext): { boxes: boolean; gradcam: boolean }
   return { boxes: parts.includes('boxes'), gradcam: parts.includes('gradcam') };
 }
 
-function chooseWindow(ctx: CommandContext, image: LoadedImage): Window {
+/** The window, or the file's VOI LUT for `--preset file` when the file has a VOI LUT Sequence (lut.ts fileVoi). */
+function chooseWindow(ctx: CommandContext, image: LoadedImage): Window | VoiLut {
   const spec = (ctx.options.window ?? ctx.options.preset) as string | undefined;
   if (spec === undefined) return { ...PRESETS.bone };
   if (ctx.options.preset !== undefined && !isPresetName(spec.toLowerCase()) && spec.toLowerCase() !== 'file') {
     throw new UsageError(`--preset must be one of ${Object.keys(PRESETS).join(', ')}, file; got "${spec}"`);
   }
   try {
-    return parseWindowSpec(spec, image.info);
+    return spec.trim().toLowerCase() === 'file' ? fileVoi(image.info) : parseWindowSpec(spec, image.info);
   } catch (err) {
     throw new UsageError(`${ctx.options.window !== undefined ? '--window' : '--preset'}: ${(err as Error).message}${spec === 'file' ? ` (${image.path})` : ''}`, spec === 'file' ? 1 : 2);
   }

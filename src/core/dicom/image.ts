@@ -7,6 +7,7 @@ import { DicomError } from './errors';
 import type { DicomFile } from './parse';
 import { readPalette, type Palette } from './palette';
 import { TS } from './uids';
+import type { VoiLut } from './voi';
 
 /** Geometry and pixel format of one image (all frames share it). */
 export interface ImageInfo {
@@ -36,6 +37,13 @@ export interface ImageInfo {
    * the last entry `data[n − 1]`, else `data[stored − firstMapped]`. When present it replaces Rescale Slope/Intercept.
    */
   modalityLut?: { firstMapped: number; bits: number; data: Uint16Array; explanation?: string };
+  /**
+   * VOI LUT Sequence (0028,3010) first item, PS3.3 C.11.2: the file's own display mapping from modality values to
+   * 0…2^bits − 1 (voi.ts voiLutToGray8). Preferred over the window as the file's VOI, as pydicom's apply_voi_lut.
+   */
+  voiLut?: VoiLut & { explanation?: string };
+  /** Why the file's VOI LUT Sequence cannot be applied (then `voiLut` is absent). */
+  voiLutProblem?: string;
   /** PALETTE COLOR only (PS3.3 C.7.6.3.1.5, C.7.9): the Red/Green/Blue palettes, validated (palette.ts). */
   palette?: Palette;
   /** First VOI window in the file (C.11.2.1.2), when present. */
@@ -59,21 +67,22 @@ export interface ImageInfo {
 }
 
 /**
- * The first item of the Modality LUT Sequence, or undefined. LUT Descriptor: entries (0 = 65536), first stored
- * value mapped (SS when Pixel Representation is 1), bits per entry (8 or 16; entries are 16-bit words in LUT Data
- * (US or OW) either way, as pydicom reads them). A LUT that cannot be applied is refused, naming why.
+ * The first item of a LUT sequence (Modality LUT C.11.1, VOI LUT C.11.2), or undefined. LUT Descriptor: entries
+ * (0 = 65536), first input value mapped (SS when Pixel Representation is 1), bits per entry (`allowedBits`; entries
+ * are 16-bit words in LUT Data (US or OW) either way, as pydicom reads them). A LUT that cannot be applied is a
+ * DicomError naming the sequence and why.
  */
-function readModalityLut(ds: DataSet, littleEndian: boolean, pixelRepresentation: number, fileName?: string): ImageInfo['modalityLut'] {
-  const item = ds.elements.x00283000?.items?.[0]?.dataSet;
+function readLut(ds: DataSet, tag: string, name: string, allowedBits: readonly number[], littleEndian: boolean, pixelRepresentation: number, fileName?: string): (VoiLut & { explanation?: string }) | undefined {
+  const item = ds.elements[tag]?.items?.[0]?.dataSet;
   if (!item) return undefined;
   const d = (i: number) => num(item, 'x00283002', i);
   const [n0, first0, bits] = [d(0), d(1), d(2)];
-  if (n0 === undefined || first0 === undefined || bits === undefined) throw new DicomError('MALFORMED', 'Modality LUT Sequence: LUT Descriptor (0028,3002) needs 3 values', fileName);
-  if (bits !== 8 && bits !== 16) throw new DicomError('UNSUPPORTED_PIXEL_FORMAT', `Modality LUT Sequence: ${bits} bits per entry (8 or 16 are defined)`, fileName);
+  if (n0 === undefined || first0 === undefined || bits === undefined) throw new DicomError('MALFORMED', `${name}: LUT Descriptor (0028,3002) needs 3 values`, fileName);
+  if (!allowedBits.includes(bits)) throw new DicomError('UNSUPPORTED_PIXEL_FORMAT', `${name}: ${bits} bits per entry (${allowedBits.length > 2 ? '8 or 10–16' : '8 or 16'} are defined)`, fileName);
   const n = n0 === 0 ? 65536 : n0;
   const firstMapped = pixelRepresentation === 1 && first0 > 0x7fff ? first0 - 0x10000 : first0;
   const el = item.elements.x00283006;
-  if (!el || el.length < 2 * n) throw new DicomError('MALFORMED', `Modality LUT Sequence: LUT Data (0028,3006) holds ${el?.length ?? 0} bytes for ${n} entries of 16 bits`, fileName);
+  if (!el || el.length < 2 * n) throw new DicomError('MALFORMED', `${name}: LUT Data (0028,3006) holds ${el?.length ?? 0} bytes for ${n} entries of 16 bits`, fileName);
   const bytes = item.byteArray.subarray(el.dataOffset, el.dataOffset + 2 * n);
   const data = new Uint16Array(n);
   for (let i = 0; i < n; i++) {
@@ -82,6 +91,25 @@ function readModalityLut(ds: DataSet, littleEndian: boolean, pixelRepresentation
   }
   const explanation = item.string('x00283003')?.trim();
   return { firstMapped, bits, data, ...(explanation ? { explanation } : {}) };
+}
+
+/** The Modality LUT Sequence (0028,3000): 8- or 16-bit entries. */
+function readModalityLut(ds: DataSet, littleEndian: boolean, pixelRepresentation: number, fileName?: string): ImageInfo['modalityLut'] {
+  return readLut(ds, 'x00283000', 'Modality LUT Sequence', [8, 16], littleEndian, pixelRepresentation, fileName);
+}
+
+/**
+ * The VOI LUT Sequence (0028,3010), first item: 8 or 10–16 bits per entry (PS3.3 C.11.2.1.1). It only changes how the
+ * image is shown, so a broken one does not make the image unreadable: its problem is kept and said when the file's
+ * own VOI is asked for (lut.ts fileVoi).
+ */
+function readVoiLut(ds: DataSet, littleEndian: boolean, pixelRepresentation: number, fileName?: string): Pick<ImageInfo, 'voiLut' | 'voiLutProblem'> {
+  try {
+    const lut = readLut(ds, 'x00283010', 'VOI LUT Sequence', [8, 10, 11, 12, 13, 14, 15, 16], littleEndian, pixelRepresentation, fileName);
+    return lut ? { voiLut: lut } : {};
+  } catch (err) {
+    return { voiLutProblem: err instanceof DicomError ? err.message.replace(/^.*?: (?=VOI LUT)/, '') : String(err) };
+  }
 }
 
 /** A binary numeric attribute (US, SS, UL); implicit VR files carry no VR, so US is the default. */
@@ -168,6 +196,7 @@ export function readImageInfo(file: DicomFile, fileName?: string): ImageInfo {
     rescaleIntercept: intercept ?? 0,
     rescaleType: text(ds, 'x00281054'),
     ...(modalityLut ? { modalityLut } : {}),
+    ...readVoiLut(ds, file.transferSyntaxUID !== TS.ExplicitVRBigEndian, pixelRepresentation, fileName),
     ...(palette ? { palette } : {}),
     windowCenter: ww !== undefined && ww > 0 ? wc : undefined,
     windowWidth: wc !== undefined && ww !== undefined && ww > 0 ? ww : undefined,

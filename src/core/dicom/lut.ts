@@ -4,7 +4,7 @@
  */
 import type { ImageInfo } from './image';
 import type { StoredPixels } from './pixels';
-import type { VoiFunction, Window } from './voi';
+import type { VoiFunction, VoiLut, Window } from './voi';
 import { PRESETS, isPresetName } from './voi';
 
 /** Stored values → Float32 modality values: the Modality LUT, else value · slope + intercept (float arithmetic, as pydicom). */
@@ -54,6 +54,18 @@ export function paddingMask(stored: StoredPixels, info: Pick<ImageInfo, 'pixelPa
 /** The file's own window, when it has one. */
 export function fileWindow(info: Pick<ImageInfo, 'windowCenter' | 'windowWidth'>): Window | undefined {
   return info.windowCenter !== undefined && info.windowWidth !== undefined ? { center: info.windowCenter, width: info.windowWidth } : undefined;
+}
+
+/**
+ * The file's own VOI (PS3.3 C.11.2): its VOI LUT Sequence when it has one (preferred, as pydicom's apply_voi_lut),
+ * else its window. Throws a readable Error when the file has neither, or a VOI LUT that cannot be applied.
+ */
+export function fileVoi(info: Pick<ImageInfo, 'windowCenter' | 'windowWidth' | 'voiLut' | 'voiLutProblem'>): Window | VoiLut {
+  if (info.voiLut) return info.voiLut;
+  if (info.voiLutProblem) throw new Error(`the file's VOI LUT Sequence cannot be applied: ${info.voiLutProblem}`);
+  const w = fileWindow(info);
+  if (!w) throw new Error('the file has no Window Center/Width (0028,1050/1051) and no VOI LUT Sequence (0028,3010)');
+  return w;
 }
 
 /** The VOI function declared by the file, restricted to the three PS3.3 defines. */

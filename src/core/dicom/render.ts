@@ -5,7 +5,7 @@
 import { frameRgb8, isColour } from './colour';
 import type { ImageInfo } from './image';
 import type { StoredPixels } from './pixels';
-import { windowModality, type Window } from './voi';
+import { windowModality, type VoiLut, type Window } from './voi';
 
 /** A rendered slice: rows×columns bytes (grey) or rows×columns×3 RGB interleaved (colour images). */
 export interface Gray8Image {
@@ -21,7 +21,7 @@ export interface Gray8Image {
  * `modality`: rows×columns Float32 (monochrome). Colour images (RGB, YBR — RGB once decoded —, PALETTE COLOR through
  * its palette) are not windowed: colour.ts frameRgb8 makes them 8-bit RGB.
  */
-export function renderSlice(modality: Float32Array, stored: StoredPixels, info: ImageInfo, win: Window): Gray8Image {
+export function renderSlice(modality: Float32Array, stored: StoredPixels, info: ImageInfo, win: Window | VoiLut): Gray8Image {
   const width = info.columns;
   const height = info.rows;
   if (isColour(info)) return { width, height, channels: 3, data: frameRgb8(stored, info) };

@@ -70,6 +70,34 @@ export function windowToGray8(values: ArrayLike<number>, win: Window, options: {
   return out;
 }
 
+/** A VOI LUT (PS3.3 C.11.2.1.1): input values from `firstMapped`, entries of `bits` bits (output 0…2^bits − 1). */
+export interface VoiLut {
+  firstMapped: number;
+  bits: number;
+  data: Uint16Array;
+}
+
+/**
+ * Modality values through a VOI LUT to 8-bit grey, inverting for MONOCHROME1: inputs below `firstMapped` take the
+ * first entry, beyond the table the last, else entry ⌊x − firstMapped⌋ (pydicom's apply_voi: the index is cast to
+ * an unsigned integer); the entry's 0…2^bits − 1 range is scaled to 0…255 and rounded.
+ */
+export function voiLutToGray8(values: ArrayLike<number>, lut: VoiLut, options: { invert?: boolean; out?: Uint8Array } = {}): Uint8Array {
+  const out = options.out ?? new Uint8Array(values.length);
+  const n = lut.data.length;
+  const scale = 255 / (2 ** lut.bits - 1);
+  const table = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    const y = Math.min(255, Math.round(lut.data[i] * scale));
+    table[i] = options.invert ? 255 - y : y;
+  }
+  for (let i = 0; i < values.length; i++) {
+    const d = values[i] - lut.firstMapped;
+    out[i] = table[d < 0 || Number.isNaN(d) ? 0 : d >= n ? n - 1 : Math.floor(d)];
+  }
+  return out;
+}
+
 /** Ramps longer than this (integers between the edges) are computed per value rather than tabled. */
 const MAX_RAMP_TABLE = 1 << 16;
 
@@ -125,13 +153,15 @@ export interface WindowedAttributes {
 
 /**
  * Window a monochrome slice's modality values to 8-bit grey as render.ts's renderSlice does — the file's
- * VOI function (LINEAR unless LINEAR_EXACT or SIGMOID), MONOCHROME1 inverted, padding black — from the
+ * VOI function (LINEAR unless LINEAR_EXACT or SIGMOID), or a VOI LUT in place of the window, MONOCHROME1 inverted,
+ * padding black — from the
  * values alone: Pixel Padding Value/Range Limit (PS3.3 C.7.5.1.1.2, stored-value space) are mapped through
  * the same Float32 rescale the values went through. `values`: rows×columns Float32.
  */
-export function windowModality(values: Float32Array, attrs: WindowedAttributes, win: Window, out?: Uint8Array): Uint8Array {
+export function windowModality(values: Float32Array, attrs: WindowedAttributes, win: Window | VoiLut, out?: Uint8Array): Uint8Array {
   const fn: VoiFunction = attrs.voiLutFunction === 'LINEAR_EXACT' || attrs.voiLutFunction === 'SIGMOID' ? attrs.voiLutFunction : 'LINEAR';
-  const gray = windowToGray8(values, win, { fn, invert: attrs.photometricInterpretation === 'MONOCHROME1', out });
+  const invert = attrs.photometricInterpretation === 'MONOCHROME1';
+  const gray = 'data' in win ? voiLutToGray8(values, win, { invert, out }) : windowToGray8(values, win, { fn, invert, out });
   const pad = paddingRange(attrs);
   if (pad) {
     const [pmin, pmax] = pad;
