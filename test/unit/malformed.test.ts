@@ -5,7 +5,9 @@
  *
  * Bases: a CT written by write.ts (with nested undefined-length sequences), pydicom's CT_small.dcm (which
  * ends with (FFFC,FFFC) trailing padding) and a JPEG Lossless SV1 copy of it made at run time with dcmtk:
- * `dcmcjpeg +e1 CT_small.dcm ct_jpeg_ll.dcm`. The corpus runs in a child process (this file with
+ * `dcmcjpeg +e1 CT_small.dcm ct_jpeg_ll.dcm`; and (issue 11) a PALETTE COLOR image, a CT with a Modality LUT
+ * Sequence and a binary DICOM SEG written by write.ts, truncated everywhere and with a palette, LUT descriptor or SEG
+ * segment reference that lies (a SEG's references are read too). The corpus runs in a child process (this file with
  * MALFORMED_CORPUS_RUNNER=1) under a timeout, so a hang fails the test instead of stalling the suite.
  */
 import { test } from 'node:test';
@@ -18,6 +20,7 @@ import { join, resolve } from 'node:path';
 import { DicomError, formatUserError } from '../../src/core/dicom/errors';
 import { loadImage, loadStored } from '../../src/core/dicom/load';
 import { parseDicom } from '../../src/core/dicom/parse';
+import { isSegmentation, readSegmentation } from '../../src/core/dicom/seg';
 import { encodePart10, encodeCtSlice, type WriteElement } from '../../src/core/dicom/write';
 
 const ROOT = resolve(__dirname, '../..');
@@ -93,6 +96,55 @@ function truncations(label: string, bytes: Uint8Array, original: ArrayLike<numbe
     .map((n) => ({ name: `${label} truncated at ${n}/${bytes.length}`, bytes: bytes.subarray(0, n), mayLoad: n >= end, original }));
 }
 
+/** A PALETTE COLOR image (8-bit indices, 16-bit palettes of 256 entries); `entries` overrides the descriptors' count. */
+function paletteImage(entries = 256): Uint8Array {
+  const pal = (k: number) => Uint16Array.from({ length: 256 }, (_, i) => (i * (k + 1) * 97) & 0xffff);
+  return encodePart10([
+    { tag: 0x00080016, vr: 'UI', value: '1.2.840.10008.5.1.4.1.1.7' }, { tag: 0x00080018, vr: 'UI', value: '1.2.826.0.1.10' },
+    { tag: 0x00080060, vr: 'CS', value: 'OT' },
+    { tag: 0x00280002, vr: 'US', value: 1 }, { tag: 0x00280004, vr: 'CS', value: 'PALETTE COLOR' },
+    { tag: 0x00280010, vr: 'US', value: 16 }, { tag: 0x00280011, vr: 'US', value: 16 },
+    { tag: 0x00280100, vr: 'US', value: 8 }, { tag: 0x00280101, vr: 'US', value: 8 }, { tag: 0x00280102, vr: 'US', value: 7 }, { tag: 0x00280103, vr: 'US', value: 0 },
+    { tag: 0x00281101, vr: 'US', value: [entries, 0, 16] }, { tag: 0x00281102, vr: 'US', value: [entries, 0, 16] }, { tag: 0x00281103, vr: 'US', value: [entries, 0, 16] },
+    { tag: 0x00281201, vr: 'OW', value: pal(0) }, { tag: 0x00281202, vr: 'OW', value: pal(1) }, { tag: 0x00281203, vr: 'OW', value: pal(2) },
+    { tag: 0x7fe00010, vr: 'OB', value: Uint8Array.from({ length: 256 }, (_, i) => (i * 7) & 0xff) },
+  ], { sopClassUID: '1.2.840.10008.5.1.4.1.1.7', sopInstanceUID: '1.2.826.0.1.10' });
+}
+
+/** A CT with a Modality LUT Sequence (512 16-bit entries); `bits` overrides the descriptor's entry size. */
+function modalityLutImage(bits = 16): Uint8Array {
+  return encodePart10([
+    { tag: 0x00080016, vr: 'UI', value: '1.2.840.10008.5.1.4.1.1.2' }, { tag: 0x00080018, vr: 'UI', value: '1.2.826.0.1.11' },
+    { tag: 0x00080060, vr: 'CS', value: 'CT' },
+    { tag: 0x00280002, vr: 'US', value: 1 }, { tag: 0x00280004, vr: 'CS', value: 'MONOCHROME2' },
+    { tag: 0x00280010, vr: 'US', value: 16 }, { tag: 0x00280011, vr: 'US', value: 16 },
+    { tag: 0x00280100, vr: 'US', value: 16 }, { tag: 0x00280101, vr: 'US', value: 12 }, { tag: 0x00280102, vr: 'US', value: 11 }, { tag: 0x00280103, vr: 'US', value: 0 },
+    { tag: 0x00283000, vr: 'SQ', value: [[{ tag: 0x00283002, vr: 'US', value: [512, 0, bits] }, { tag: 0x00283004, vr: 'LO', value: 'HU' }, { tag: 0x00283006, vr: 'OW', value: Uint16Array.from({ length: 512 }, (_, i) => i * 3) }]] },
+    { tag: 0x7fe00010, vr: 'OW', value: Uint16Array.from({ length: 256 }, (_, i) => (i * 5) % 600) },
+  ], { sopClassUID: '1.2.840.10008.5.1.4.1.1.2', sopInstanceUID: '1.2.826.0.1.11' });
+}
+
+/** A binary DICOM SEG: two 16×16 1-bit frames of segments 1 and 2, each derived from a source CT slice. */
+function segImage(frameSegment2 = 2): Uint8Array {
+  const frame = (segment: number, source: string): WriteElement[] => [
+    { tag: 0x00089124, vr: 'SQ', value: [[{ tag: 0x00082112, vr: 'SQ', value: [[{ tag: 0x00081150, vr: 'UI', value: '1.2.840.10008.5.1.4.1.1.2' }, { tag: 0x00081155, vr: 'UI', value: source }]] }]] },
+    { tag: 0x00209113, vr: 'SQ', value: [[{ tag: 0x00200032, vr: 'DS', value: [0, 0, segment] }]] },
+    { tag: 0x0062000a, vr: 'SQ', value: [[{ tag: 0x0062000b, vr: 'US', value: segment }]] },
+  ];
+  const segment = (n: number, label: string): WriteElement[] => [{ tag: 0x00620004, vr: 'US', value: n }, { tag: 0x00620005, vr: 'LO', value: label }, { tag: 0x00620008, vr: 'CS', value: 'MANUAL' }];
+  return encodePart10([
+    { tag: 0x00080016, vr: 'UI', value: '1.2.840.10008.5.1.4.1.1.66.4' }, { tag: 0x00080018, vr: 'UI', value: '1.2.826.0.1.12' },
+    { tag: 0x00080060, vr: 'CS', value: 'SEG' },
+    { tag: 0x00280002, vr: 'US', value: 1 }, { tag: 0x00280004, vr: 'CS', value: 'MONOCHROME2' }, { tag: 0x00280008, vr: 'IS', value: 2 },
+    { tag: 0x00280010, vr: 'US', value: 16 }, { tag: 0x00280011, vr: 'US', value: 16 },
+    { tag: 0x00280100, vr: 'US', value: 1 }, { tag: 0x00280101, vr: 'US', value: 1 }, { tag: 0x00280102, vr: 'US', value: 0 }, { tag: 0x00280103, vr: 'US', value: 0 },
+    { tag: 0x00620001, vr: 'CS', value: 'BINARY' },
+    { tag: 0x00620002, vr: 'SQ', value: [segment(1, 'C1'), segment(2, 'C2')] },
+    { tag: 0x52009230, vr: 'SQ', value: [frame(1, '1.2.826.0.1.20'), frame(frameSegment2, '1.2.826.0.1.21')] },
+    { tag: 0x7fe00010, vr: 'OB', value: Uint8Array.from({ length: 64 }, (_, i) => (i * 29) & 0xff) },
+  ], { sopClassUID: '1.2.840.10008.5.1.4.1.1.66.4', sopInstanceUID: '1.2.826.0.1.12' });
+}
+
 async function buildCorpus(dir: string): Promise<{ cases: Case[]; notes: string[] }> {
   const notes: string[] = [];
   const cases: Case[] = [];
@@ -122,6 +174,16 @@ async function buildCorpus(dir: string): Promise<{ cases: Case[]; notes: string[
       cases.push(...truncations('JPEG lossless CT', jbytes, pixels));
     } else notes.push('dcmcjpeg not available: JPEG lossless base skipped');
   } else notes.push('CT_small.dcm not found (pydicom test files): its bases skipped');
+
+  // Issue 11: palettes, LUTs and SEG references — every truncation, and the attribute that lies.
+  for (const [label, bytes] of [['palette image', paletteImage()], ['modality LUT image', modalityLutImage()], ['binary SEG', segImage()]] as const) {
+    const pixels = await decode(bytes);
+    cases.push({ name: `${label} as is`, bytes, mayLoad: true, original: pixels });
+    cases.push(...truncations(label, bytes, pixels));
+  }
+  cases.push({ name: 'palette: descriptors say 300 entries, the data holds 512 bytes', bytes: paletteImage(300) });
+  cases.push({ name: 'modality LUT: descriptor says 12 bits per entry', bytes: modalityLutImage(12) });
+  cases.push({ name: 'SEG: a frame references segment 7, which is not defined', bytes: segImage(7) });
 
   // Lengths past the end of the file.
   const pid = findBytes(ct, [...tagBytes(0x00100020), 0x4c, 0x4f]); // (0010,0020) LO
@@ -179,7 +241,9 @@ async function runCorpus(): Promise<void> {
       const started = performance.now();
       const o: Outcome = { name: c.name, result: 'loaded', mayLoad: c.mayLoad ?? false, ms: 0 };
       try {
-        const pixels = await loadStored(await loadImage(path));
+        const image = await loadImage(path);
+        const pixels = await loadStored(image);
+        if (isSegmentation(image)) readSegmentation(image); // a SEG's references are part of what it says
         o.pixelsEqual = c.original !== undefined && pixels.length === c.original.length && pixels.every((v, i) => v === c.original?.[i]);
       } catch (err) {
         o.result = err instanceof DicomError ? 'error' : 'crash';
@@ -238,6 +302,10 @@ if (process.env.MALFORMED_CORPUS_RUNNER === '1') {
     }
     for (const o of outcomes.filter((x) => /delimiter|item tag damaged/.test(x.name))) assert.equal(o.code, 'MALFORMED', `${o.name}: ${o.message}`);
     assert.match(byName('item delimiter tag damaged (E00D → E00E)').message as string, /never closed/);
+    for (const base of ['palette image', 'modality LUT image', 'binary SEG']) assert.equal(byName(`${base} as is`).result, 'loaded', base);
+    assert.match(byName('palette: descriptors say 300 entries, the data holds 512 bytes').message as string, /Red Palette Color Lookup Table Data \(0028,1201\) holds 512 bytes, which is neither 300 entries of 8 bits nor of 16 bits/);
+    assert.match(byName('modality LUT: descriptor says 12 bits per entry').message as string, /Modality LUT Sequence: 12 bits per entry/);
+    assert.match(byName('SEG: a frame references segment 7, which is not defined').message as string, /frame 2 references segment 7/);
   });
 
   void test('IO errors: a missing file and a folder are IO DicomErrors naming the path', async (t) => {
