@@ -36,7 +36,25 @@ export interface ViewerInit {
   warnings: string[];
 }
 
-/** `viewer/getSlice` result: one slice of modality values. */
+/**
+ * The pixels of a colour slice (RGB; YBR_FULL / YBR_FULL_422 / YBR_RCT / YBR_ICT, which decode to RGB; PALETTE
+ * COLOR): shown as stored, with no window — their samples are not values of one physical quantity (PS3.3
+ * C.7.6.3.1.2), so there is nothing to window; OHIF and Cornerstone draw them so too.
+ */
+export interface ViewerColour {
+  /** Photometric Interpretation as the file states it. */
+  photometricInterpretation: string;
+  /**
+   * 8-bit RGB for display (src/core/dicom/colour.ts frameRgb8: PALETTE COLOR through its palette, samples of more
+   * than 8 bits cut to their top 8), rows×columns×3 interleaved (R, G, B per pixel, row by row), deflated
+   * ('deflate-raw'). An exact ArrayBuffer (no offset).
+   */
+  rgb: ArrayBuffer;
+  /** Bits Stored of the samples (above 8, `rgb` holds their top 8 bits). */
+  bitsStored: number;
+}
+
+/** `viewer/getSlice` result: one slice of modality values (or, for a colour image, its RGB pixels). */
 export interface ViewerSlice {
   index: number;
   rows: number;
@@ -45,6 +63,8 @@ export interface ViewerSlice {
    * Modality values (HU for CT), rows×columns, row-major, packed (src/core/dicom/pack.ts): `valueType` values
    * (Int16 when every value is a whole number in its range — exactly the same numbers — else Float32), split
    * into byte planes (bytePlanes.ts) and deflated ('deflate-raw'). An exact ArrayBuffer (no offset).
+   * A colour slice (`colour` set) has no modality values: here PALETTE COLOR sends its palette indices
+   * (rows×columns, for the pixel readout), other colour images nothing (zero values).
    */
   values: ArrayBuffer;
   valueType: 'int16' | 'float32';
@@ -63,6 +83,8 @@ export interface ViewerSlice {
   frame: number;
   instanceNumber?: number;
   transferSyntax: string;
+  /** Set for a colour image: its pixels, drawn as they are (no window, no padding, no units). */
+  colour?: ViewerColour;
 }
 
 /** One detected vertebra on a slice. */

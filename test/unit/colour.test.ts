@@ -13,7 +13,6 @@ import { frameRgb8, ybrFullToRgb } from '../../src/core/dicom/colour';
 import { DecodePool } from '../../src/core/dicom/decodePool';
 import { DicomError } from '../../src/core/dicom/errors';
 import { loadImage, loadModality, loadPixelArray, loadStored } from '../../src/core/dicom/load';
-import { greyValues } from '../../src/core/dicom/pack';
 import { applyPalette, expandSegmented } from '../../src/core/dicom/palette';
 import { PYTHON, pydicomTestFiles } from '../fixtures/fixtures';
 
@@ -189,14 +188,6 @@ void describe('colour images equal pydicom 3', { skip }, () => {
     } finally {
       await pool.close();
     }
-  });
-
-  void test('the grey viewer shows a palette image as the luminance of its colours, not of its indices', async () => {
-    const c = byName.get('palette8') as Case;
-    const image = await loadImage(c.path);
-    const grey = greyValues(await loadPixelArray(image), image.info);
-    const rgb = f32(join(dir, c.rgb as string));
-    grey.forEach((g, i) => assert.ok(Math.abs(g - (0.299 * rgb[3 * i] + 0.587 * rgb[3 * i + 1] + 0.114 * rgb[3 * i + 2])) < 1e-3, `pixel ${i}`));
   });
 
   void test('frameRgb8 of a 16-bit palette keeps the high byte of each entry (display)', async () => {

@@ -1,5 +1,6 @@
 /**
- * The DICOM viewer webview: the slice on a canvas windowed with the CLI's VOI function (src/core/dicom/voi.ts),
+ * The DICOM viewer webview: the slice on a canvas windowed with the CLI's VOI function (src/core/dicom/voi.ts) —
+ * a colour slice drawn as it is, with no window (colour.ts) —
  * the model layers over it (overlays.ts), zoom and pan of all layers together, the series strip and the study
  * summary (study.ts), cine, and keyboard access to everything. Browser code only; talks to the host through
  * src/protocol.
@@ -16,6 +17,7 @@ import { SliceRequests } from './requestCache';
 import { SegLayer } from './segLayer';
 import { StripView, SummaryView } from './study';
 import { enable, press } from './controls';
+import { colourNote, colourReadout, rgbToRgba } from './colour';
 
 interface SavedState {
   index?: number;
@@ -38,6 +40,8 @@ let init: ViewerInit | undefined;
 let index = 0;
 let current: ViewerSlice | undefined;
 let values: Float32Array | Int16Array | undefined;
+/** The current slice's 8-bit RGB (rows×columns×3) when it is a colour image; its `values` are then palette indices or none. */
+let rgb: Uint8Array | undefined;
 const saved = vscode.getState() ?? {};
 let preset: ViewerPreset | 'custom' = saved.preset ?? 'bone';
 let win: ViewerWindow = saved.window ?? { ...PRESETS.bone };
@@ -124,17 +128,21 @@ function updateLabels(): void {
   if (!init) return;
   const ref = init.slices[index];
   $('slice-label').textContent = `Slice ${index + 1} / ${init.slices.length}`;
-  $('window-label').textContent = `W ${Math.round(win.width)} C ${Math.round(win.center)}`;
+  const colour = current?.colour !== undefined;
+  $('window-label').textContent = current?.colour ? colourNote(current) : `W ${Math.round(win.width)} C ${Math.round(win.center)}`;
+  $('window-label').title = colour ? 'Window presets, drag-to-window and the sagittal / coronal reformats are for grey images' : '';
   document.body.dataset.slice = String(index);
   document.body.dataset.slices = String(init.slices.length);
-  document.body.dataset.window = `${win.center},${win.width}`;
+  document.body.dataset.window = colour ? 'none' : `${win.center},${win.width}`;
   const slider = $<HTMLInputElement>('slider');
   slider.max = String(init.slices.length - 1);
   slider.value = String(index);
   for (const b of document.querySelectorAll<HTMLElement>('[data-preset]')) {
-    press(b, b.dataset.preset === preset);
-    enable(b, b.dataset.preset !== 'file' || Boolean(current?.fileWindow));
+    press(b, !colour && b.dataset.preset === preset);
+    enable(b, !colour && (b.dataset.preset !== 'file' || Boolean(current?.fileWindow)));
   }
+  // Reformats are built from grey values (the host refuses colour series): only the axial plane for colour.
+  for (const b of document.querySelectorAll<HTMLElement>('[data-plane]')) enable(b, !colour || b.dataset.plane === 'axial');
   const parts = [ref ? `${ref.name}${ref.frame ? ` frame ${ref.frame}` : ''}` : ''];
   if (current) {
     parts.push(`${current.columns}×${current.rows}`, current.transferSyntax);
@@ -170,7 +178,7 @@ function int16Palette(slice: ViewerSlice): Uint32Array {
   return table;
 }
 
-/** Window the current slice into the canvas (grey, R=G=B). */
+/** Window the current slice into the canvas (grey, R=G=B); a colour slice is drawn as it is. */
 function draw(): void {
   if (!current || !values) return;
   const { columns, rows } = current;
@@ -181,7 +189,9 @@ function draw(): void {
   applyView();
   const image = ctx2d.createImageData(columns, rows);
   const rgba = new Uint32Array(image.data.buffer);
-  if (values instanceof Int16Array) {
+  if (rgb) {
+    rgbToRgba(rgb, rgba);
+  } else if (values instanceof Int16Array) {
     // One lookup per pixel in a table of every Int16 value's colour (the same windowToGray8 and padding test).
     const table = int16Palette(current);
     for (let i = 0; i < values.length; i++) rgba[i] = table[values[i] & 0xffff];
@@ -196,32 +206,50 @@ function draw(): void {
   ctx2d.putImageData(image, 0, 0);
   // The slice whose pixels the canvas holds (data-slice changes first, when the slice is asked for).
   document.body.dataset.drawn = String(current.index);
+  document.body.dataset.colour = current.colour?.photometricInterpretation ?? '';
   // ms from the webview document's start to the first pixels (npm run bench reads it).
   document.body.dataset.firstDrawMs ??= performance.now().toFixed(1);
   updateLabels();
   drawReformat();
 }
 
-/** A slice with its values unpacked. */
+/** A slice with its values (and a colour slice's RGB) unpacked. */
 interface Unpacked {
   slice: ViewerSlice;
   values: Int16Array | Float32Array;
+  rgb?: Uint8Array;
 }
 
-/** Inflate a slice's packed values (src/core/dicom/pack.ts: byte planes, deflate-raw) with the browser's own zlib. */
+/** Inflate deflate-raw bytes with the browser's own zlib. */
+async function inflate(data: ArrayBuffer): Promise<Uint8Array> {
+  const stream = new Blob([data]).stream().pipeThrough(new DecompressionStream('deflate-raw'));
+  return new Uint8Array(await new Response(stream).arrayBuffer());
+}
+
+/**
+ * Inflate a slice's packed values (src/core/dicom/pack.ts: byte planes, deflate-raw) and, for a colour slice, its
+ * RGB. A colour slice's values are its palette indices (PALETTE COLOR) or none.
+ */
 async function unpack(slice: ViewerSlice): Promise<Unpacked> {
   const width = slice.valueType === 'int16' ? 2 : 4;
-  const stream = new Blob([slice.values]).stream().pipeThrough(new DecompressionStream('deflate-raw'));
-  const planes = new Uint8Array(await new Response(stream).arrayBuffer());
-  if (planes.length !== slice.rows * slice.columns * width) throw new Error(`${slice.file}: ${planes.length} bytes of values for ${slice.columns}×${slice.rows} ${slice.valueType}`);
+  const planes = await inflate(slice.values);
+  const pixels = slice.rows * slice.columns;
+  const expected = slice.colour && slice.colour.photometricInterpretation !== 'PALETTE COLOR' ? 0 : pixels * width;
+  if (planes.length !== expected) throw new Error(`${slice.file}: ${planes.length} bytes of values for ${slice.columns}×${slice.rows} ${slice.valueType}`);
   const bytes = fromBytePlanes(planes, width);
-  return { slice, values: width === 2 ? new Int16Array(bytes.buffer) : new Float32Array(bytes.buffer) };
+  const out: Unpacked = { slice, values: width === 2 ? new Int16Array(bytes.buffer) : new Float32Array(bytes.buffer) };
+  if (slice.colour) {
+    out.rgb = await inflate(slice.colour.rgb);
+    if (out.rgb.length !== 3 * pixels) throw new Error(`${slice.file}: ${out.rgb.length} bytes of RGB for ${slice.columns}×${slice.rows} pixels`);
+  }
+  return out;
 }
 
 /** Make `u` the slice on the canvas. */
 function show(u: Unpacked): void {
   current = u.slice;
   values = u.values;
+  rgb = u.rgb;
   if (preset === 'file' && current.fileWindow) win = { ...current.fileWindow };
   draw();
 }
@@ -274,6 +302,7 @@ function prefetch(i: number): void {
 }
 
 function applyPreset(name: ViewerPreset): void {
+  if (current?.colour) return; // no window for colour (the preset buttons are disabled)
   if (name === 'file') {
     if (!current?.fileWindow) return;
     win = { ...current.fileWindow };
@@ -302,6 +331,10 @@ function readout(e: MouseEvent): void {
     return;
   }
   const i = p.y * current.columns + p.x;
+  if (rgb) {
+    out.textContent = `(${p.x}, ${p.y}) = ${colourReadout(rgb, values, i)}${patientText(p.x, p.y)}`;
+    return;
+  }
   const v = values[i];
   const shown = Number.isInteger(v) ? String(v) : v.toFixed(2);
   out.textContent = `(${p.x}, ${p.y}) = ${shown}${current.units ? ` ${current.units}` : ''}${current.paddingRange && v >= current.paddingRange[0] && v <= current.paddingRange[1] ? ' (padding)' : ''}${patientText(p.x, p.y)}`;
@@ -327,7 +360,7 @@ stage.addEventListener('mousedown', (e) => {
   if (e.button === 1 || (e.button === 0 && e.shiftKey)) {
     panDrag = { x: e.clientX, y: e.clientY, state: viewState };
     e.preventDefault();
-  } else if (e.button === 0 && e.target !== stage) {
+  } else if (e.button === 0 && e.target !== stage && !current?.colour) {
     drag = { x: e.clientX, y: e.clientY, win: { ...win } };
   }
 });
@@ -597,6 +630,7 @@ function planeIndex(kind: 'sagittal' | 'coronal'): number {
 }
 
 async function setPlane(p: Plane): Promise<void> {
+  if (p !== 'axial' && current?.colour) return; // no reformat of colour (the buttons are disabled)
   plane = p;
   document.body.dataset.plane = p;
   for (const b of document.querySelectorAll<HTMLElement>('[data-plane]')) press(b, b.dataset.plane === p);
@@ -740,7 +774,7 @@ window.addEventListener('message', (event: MessageEvent<HostToViewer>) => {
     slices.clear();
     if (current && values && current.index < 0) {
       index = init.initialIndex;
-      slices.put(init.initialIndex, { slice: { ...current, index: init.initialIndex }, values });
+      slices.put(init.initialIndex, { slice: { ...current, index: init.initialIndex }, values, rgb });
     }
     const start = saved.index !== undefined && saved.index < init.slices.length ? saved.index : init.initialIndex;
     void goTo(start);

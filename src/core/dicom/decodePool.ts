@@ -78,7 +78,10 @@ export interface SliceRequest {
   gray?: boolean;
   /** PNG encodes of the grey image (sharp, in the worker), one per spec in this order; needs `window`. */
   png?: PngSpec[];
-  /** The grey modality values packed for the viewer's webview (pack.ts). */
+  /**
+   * The modality values packed for the viewer's webview (pack.ts); for a colour image its 8-bit RGB (`rgb`) and
+   * its palette indices, if any (pack.ts packColour).
+   */
   packed?: boolean;
 }
 
@@ -93,8 +96,10 @@ export interface SliceResult {
   gray?: Uint8Array;
   /** The PNG files, in the order of `request.png`. */
   png?: Uint8Array[];
-  /** Packed grey values, when asked for. */
+  /** Packed modality values (colour: palette indices or none), when `packed` was asked for. */
   packed?: PackedValues;
+  /** A colour slice's 8-bit RGB, rows×columns×3 interleaved, deflated (raw), when `packed` was asked for. */
+  rgb?: Uint8Array;
 }
 
 interface Job {
@@ -299,7 +304,7 @@ export class DecodePool {
     slot.jobs.delete(reply.id);
     if (slot.jobs.size === 0) slot.worker.unref();
     if (reply.ok) {
-      job.resolve({ path: job.path, frame: job.frame, info: reply.info, values: reply.values, gray: reply.gray, png: reply.png, packed: reply.packed });
+      job.resolve({ path: job.path, frame: job.frame, info: reply.info, values: reply.values, gray: reply.gray, png: reply.png, packed: reply.packed, rgb: reply.rgb });
     } else {
       const { code, message, name, stack } = reply.error;
       const cause = Object.assign(new Error(message), { name, stack });

@@ -13,11 +13,11 @@ import { encodeGray8Png } from './decodePool';
 import { DicomError, describeThrown } from './errors';
 import type { ImageInfo } from './image';
 import { loadImage } from './load';
-import { refuseColourValues } from './colour';
+import { isColour, refuseColourValues } from './colour';
 import { modalityValues } from './lut';
 import { decodeFrame, type StoredPixels } from './pixels';
 import { windowModality, type Window } from './voi';
-import { greyValues, packValues, type PackedValues } from './pack';
+import { packColour, packValues, type PackedValues } from './pack';
 
 /** A grey image to encode as PNG: `width`×`height` (resized when not the slice's size), zlib `level` 0…9. */
 export interface PngSpec {
@@ -39,13 +39,16 @@ export interface DecodeRequest {
   gray?: boolean;
   /** Encode the grey image as PNG at these sizes (needs `window`). */
   png?: PngSpec[];
-  /** Send the grey modality values packed for the viewer (pack.ts). */
+  /**
+   * Send the modality values packed for the viewer (pack.ts packValues); for a colour image, its 8-bit RGB
+   * (`rgb`) and its palette indices, if any, in `packed` instead (pack.ts packColour).
+   */
   packed?: boolean;
 }
 
 /** A reply to the pool: what was asked for, or what went wrong. */
 export type DecodeReply =
-  | { id: number; ok: true; info: ImageInfo; values?: Float32Array; gray?: Uint8Array; png?: Uint8Array[]; packed?: PackedValues }
+  | { id: number; ok: true; info: ImageInfo; values?: Float32Array; gray?: Uint8Array; png?: Uint8Array[]; packed?: PackedValues; rgb?: Uint8Array }
   | { id: number; ok: false; error: { code?: string; message: string; name: string; stack?: string } };
 
 /** Stored value → modality value and → grey, for every bit pattern of Bits Stored (≤ 16) bits. */
@@ -123,8 +126,9 @@ async function handle(request: DecodeRequest): Promise<void> {
         values = modalityValues(stored, info);
         gray = windowModality(values, info, win);
       }
-    } else if (wantValues || request.packed) values = modalityValues(stored, info);
-    const packed = request.packed && values ? packValues(greyValues(values, info)) : undefined;
+    } else if (wantValues || (request.packed && !isColour(info))) values = modalityValues(stored, info);
+    const colour = request.packed && isColour(info) ? packColour(stored, info) : undefined;
+    const packed = colour?.values ?? (request.packed && values ? packValues(values) : undefined);
     const png = win && request.png ? await Promise.all(request.png.map((spec) => encodeGray8Png(gray as Uint8Array, info.rows, info.columns, spec))) : undefined;
     const reply: DecodeReply = { id: request.id, ok: true, info };
     const transfer: ArrayBuffer[] = [];
@@ -139,6 +143,10 @@ async function handle(request: DecodeRequest): Promise<void> {
     if (packed) {
       reply.packed = { type: packed.type, data: ownBuffer(packed.data) };
       transfer.push(reply.packed.data.buffer as ArrayBuffer);
+    }
+    if (colour) {
+      reply.rgb = ownBuffer(colour.rgb);
+      transfer.push(reply.rgb.buffer as ArrayBuffer);
     }
     if (png) {
       // Transfer each PNG's own ArrayBuffer; a Buffer that shares one (a pool) is copied first.

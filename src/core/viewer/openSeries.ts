@@ -1,6 +1,7 @@
 /** The series a viewer shows for one opened file: its folder's series, in slice order. */
 import { basename } from 'node:path';
 import type { ViewerInit } from '../../protocol/viewer';
+import { isColour } from '../dicom/colour';
 import type { SliceIdentity } from '../dicom/seg';
 import { seriesOf } from '../dicom/series';
 import type { SliceGeometry } from './reformat';
@@ -16,6 +17,11 @@ export interface OpenedSeries {
   identities: SliceIdentity[];
   /** DICOM SEG files in the folder (other series), candidates for the mask overlays (segOverlay.ts). */
   segmentations: string[];
+  /**
+   * The Photometric Interpretation of the series' colour images (RGB, YBR_FULL, PALETTE COLOR, …), when any of its
+   * files is colour; undefined for a grey series.
+   */
+  colour?: string;
 }
 
 /**
@@ -40,6 +46,7 @@ export async function openSeriesFor(path: string): Promise<OpenedSeries> {
     entries = entries.slice().reverse();
     initialIndex = entries.indexOf(opened);
   }
+  const colourFile = series.entries.find((e) => isColour(e.info));
   const warnings = [...series.warnings];
   if (skipped.length) {
     warnings.push(`${skipped.length} other file(s) in the folder skipped: ${skipped.slice(0, 3).map((s) => `${basename(s.path)} (${s.reason})`).join('; ')}${skipped.length > 3 ? '; …' : ''}`);
@@ -49,6 +56,7 @@ export async function openSeriesFor(path: string): Promise<OpenedSeries> {
     geometry: entries.map((e) => e.geometry),
     identities: entries.map((e) => e.identity),
     segmentations,
+    ...(colourFile ? { colour: colourFile.info.photometricInterpretation } : {}),
     init: {
       title: basename(path),
       slices: entries.map((e) => ({ name: basename(e.path), frame: e.frame, position: e.position })),
@@ -57,4 +65,12 @@ export async function openSeriesFor(path: string): Promise<OpenedSeries> {
       warnings,
     },
   };
+}
+
+/**
+ * Why the viewer runs no model on a colour series: the detector and classifier were trained on grey CT slices
+ * windowed from Hounsfield units (the bone window), and RGB samples or palette indices are neither.
+ */
+export function colourModelsNote(photometricInterpretation: string): string {
+  return `not run on a colour series (${photometricInterpretation}): the models take grey CT slices windowed from Hounsfield units.`;
 }

@@ -3,11 +3,12 @@
  * protocol's {@link ViewerSlice}. Pure core — the host only forwards requests here.
  */
 import { basename } from 'node:path';
-import type { ViewerSlice } from '../../protocol/viewer';
+import type { ViewerColour, ViewerSlice } from '../../protocol/viewer';
+import { isColour } from '../dicom/colour';
 import type { DecodePool } from '../dicom/decodePool';
 import type { ImageInfo } from '../dicom/image';
 import { loadImage, loadStored, type LoadedImage } from '../dicom/load';
-import { greyValues, packValues, type PackedValues } from '../dicom/pack';
+import { packColour, packValues, type PackedValues } from '../dicom/pack';
 import { fileWindow, modalityValues, voiFunction } from '../dicom/lut';
 import { TS_NAMES } from '../dicom/uids';
 import { paddingRange } from '../dicom/voi';
@@ -61,20 +62,37 @@ export class SeriesSource {
     return p;
   }
 
-  /** Modality values and display attributes of slice `index`; throws DicomError naming the file. */
+  /**
+   * Modality values and display attributes of slice `index` — or, for a colour image, its 8-bit RGB (`colour`) and
+   * palette indices; throws DicomError naming the file.
+   */
   async getSlice(index: number): Promise<ViewerSlice> {
     const entry = this.entries[index];
     if (!entry) throw new RangeError(`slice ${index} out of range (0…${this.entries.length - 1})`);
     let info: ImageInfo;
     let packed: PackedValues;
+    let rgb: Uint8Array | undefined;
     if (this.pool) {
       const slice = await this.pool.decodeSlice(entry.path, { frame: entry.frame, values: false, packed: true });
       info = slice.info;
       packed = slice.packed as PackedValues;
+      rgb = slice.rgb;
     } else {
       const image = await this.image(entry.path);
       info = image.info;
-      packed = packValues(greyValues(modalityValues(await loadStored(image, entry.frame), info), info));
+      const stored = await loadStored(image, entry.frame);
+      if (isColour(info)) ({ values: packed, rgb } = packColour(stored, info));
+      else packed = packValues(modalityValues(stored, info));
+    }
+    if (isColour(info)) {
+      if (!rgb) throw new Error(`${basename(entry.path)}: the decoder sent no RGB for a ${info.photometricInterpretation} slice`);
+      const colour: ViewerColour = { photometricInterpretation: info.photometricInterpretation, rgb: exactBuffer(rgb), bitsStored: info.bitsStored };
+      // No window, padding or units: the webview draws `colour.rgb` as it is.
+      return {
+        index, rows: info.rows, columns: info.columns, values: exactBuffer(packed.data), valueType: packed.type, invert: false, voiFunction: 'LINEAR', units: '',
+        pixelSpacing: info.pixelSpacing, imagePositionPatient: info.imagePositionPatient, imageOrientationPatient: info.imageOrientationPatient,
+        file: basename(entry.path), frame: entry.frame, instanceNumber: info.instanceNumber, transferSyntax: TS_NAMES[info.transferSyntaxUID] ?? info.transferSyntaxUID, colour,
+      };
     }
     const pad = info.samplesPerPixel === 1 ? paddingRange(info) : undefined;
     return {

@@ -4,7 +4,9 @@
  * Float32, so a 1000-slice 512² series stays near its raw size), else Float32.
  */
 import type { ViewerReformat } from '../../protocol/viewer';
+import { isColour } from '../dicom/colour';
 import type { DecodePool } from '../dicom/decodePool';
+import { DicomError } from '../dicom/errors';
 import { reformatImage, reformatLayout, volumeGeometry, voxelToReformat, type ReformatKind, type SliceGeometry, type VolumeGeometry } from './reformat';
 import type { SliceEntry } from './seriesSource';
 
@@ -35,6 +37,8 @@ export class SeriesVolume {
       const e = this.entries[k];
       const s = await this.pool.decodeSlice(e.path, { frame: e.frame, values: true });
       const v = s.values as Float32Array;
+      // RGB samples and palette indices are no grey values: a reformat of them would be a picture of numbers.
+      if (isColour(s.info)) throw new DicomError('UNSUPPORTED_PIXEL_FORMAT', `${s.info.photometricInterpretation} image: sagittal and coronal reformats are built from grey values; a colour series is shown slice by slice only`, e.path);
       if (s.info.rows !== rows || s.info.columns !== columns || v.length < plane) throw new Error(`${e.path}: ${s.info.columns}×${s.info.rows}, the series is ${columns}×${rows}`);
       if (vol instanceof Int16Array && !fitsInt16(v, plane)) vol = Float32Array.from(vol);
       vol.set(v.subarray(0, plane), k * plane);

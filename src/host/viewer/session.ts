@@ -11,7 +11,7 @@ import { formatUserError } from '../../core/dicom/errors';
 import { loadImage } from '../../core/dicom/load';
 import { listTags, searchTags, type TagEntry } from '../../core/dicom/tags';
 import { loadManifestTruth, loadRsnaTruth, type StudyTruth } from '../../core/viewer/groundTruth';
-import { openSeriesFor, type OpenedSeries } from '../../core/viewer/openSeries';
+import { colourModelsNote, openSeriesFor, type OpenedSeries } from '../../core/viewer/openSeries';
 import { exactBuffer, SeriesSource } from '../../core/viewer/seriesSource';
 import { StudyInference, type OverlaySlice, type StudySummary } from '../../core/viewer/studyInference';
 import { SeriesSegmentations, siblingSegmentations } from '../../core/viewer/segOverlay';
@@ -225,6 +225,8 @@ export class ViewerSession {
     if (!this.source) return;
     const choice = modelChoice(this.uri, this.extensionUri);
     const say = (m: ViewerModels) => { if (mine === this.generation) this.notify('viewer/models', m); };
+    const colour = this.opened?.colour;
+    if (colour) return say({ state: 'off', message: colourModelsNote(colour), names: [], gradcam: false });
     const gated = ViewerModelsService.gate(choice);
     if (gated) return say(gated);
     say({ state: 'loading', names: [], gradcam: false });
