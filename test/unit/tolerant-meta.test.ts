@@ -52,8 +52,11 @@ test('meta without preamble, and preamble without meta, read like the well-forme
   }
 });
 
-/** The file with its meta's Transfer Syntax UID replaced by `uid` (group length fixed). */
-function restate(whole: Uint8Array, uid: string): Uint8Array {
+/**
+ * The file with its meta's Transfer Syntax UID replaced by `uid` (undefined: left out), the group length fixed
+ * (or left out with `groupLength: false`).
+ */
+function restate(whole: Uint8Array, uid: string | undefined, { groupLength: withLength = true } = {}): Uint8Array {
   const meta = whole.subarray(132, 132 + metaLength(whole.subarray(132)));
   const dv = new DataView(meta.buffer, meta.byteOffset, meta.byteLength);
   const parts: Uint8Array[] = [];
@@ -64,7 +67,9 @@ function restate(whole: Uint8Array, uid: string): Uint8Array {
     const long = ['OB', 'OW', 'OF', 'SQ', 'UT', 'UN'].includes(vr);
     const len = long ? dv.getUint32(pos + 8, true) : dv.getUint16(pos + 6, true);
     const end = pos + (long ? 12 : 8) + len;
-    if (element === 0x0010) {
+    if (element === 0x0010 && uid === undefined) {
+      // left out
+    } else if (element === 0x0010 && uid !== undefined) {
       const value = uid.length % 2 ? `${uid}\0` : uid;
       const el = new Uint8Array(8 + value.length);
       el.set(meta.subarray(pos, pos + 6));
@@ -79,10 +84,10 @@ function restate(whole: Uint8Array, uid: string): Uint8Array {
   groupLength.set([0x02, 0x00, 0x00, 0x00, 0x55, 0x4c, 0x04, 0x00]);
   new DataView(groupLength.buffer).setUint32(8, body, true);
   const rest = whole.subarray(132 + meta.length);
-  const out = new Uint8Array(132 + 12 + body + rest.length);
+  const out = new Uint8Array(132 + (withLength ? 12 : 0) + body + rest.length);
   out.set(whole.subarray(0, 132));
   let at = 132;
-  for (const p of [groupLength, ...parts, rest]) {
+  for (const p of [...(withLength ? [groupLength] : []), ...parts, rest]) {
     out.set(p, at);
     at += p.length;
   }
@@ -138,5 +143,24 @@ test('a file meta written in implicit VR: its transfer syntax is read and honour
     assert.equal(r.ts, ref.ts, 'the stated transfer syntax');
     assert.deepEqual(r.values, ref.values);
     assert.ok(r.warnings.some((w) => /file meta is written in implicit VR/.test(w)), r.warnings.join('; '));
+  }
+});
+
+test('a meta without its group length (0002,0000), or without a Transfer Syntax UID: the data set\'s own encoding is read', { skip }, async () => {
+  for (const path of files.filter((f) => /\.(ele|ile|jls)\.dcm$/.test(f))) {
+    const whole = new Uint8Array(readFileSync(path));
+    const ref = await pixels(whole, path);
+    const noLength = await pixels(restate(whole, ref.ts, { groupLength: false }), `${path} without (0002,0000)`);
+    assert.equal(noLength.ts, ref.ts);
+    assert.deepEqual(noLength.values, ref.values, `${path}: meta without group length, same pixels`);
+    if (ref.ts !== TS.ExplicitVRLittleEndian && ref.ts !== TS.ImplicitVRLittleEndian) {
+      // A compressed syntax cannot be guessed from the data set: without the UID the error says so.
+      await assert.rejects(pixels(restate(whole, undefined), `${path} without (0002,0010)`), /Pixel Data is encapsulated \(compressed\) but the transfer syntax is 1\.2\.840\.10008\.1\.2\.1 \(native\): the compression cannot be known/);
+      continue;
+    }
+    const noUid = await pixels(restate(whole, undefined), `${path} without (0002,0010)`);
+    assert.equal(noUid.ts, ref.ts, `${path}: the encoding found from the data set`);
+    assert.deepEqual(noUid.values, ref.values, `${path}: meta without a Transfer Syntax UID, same pixels`);
+    assert.ok(noUid.warnings.some((w) => /no Transfer Syntax UID \(0002,0010\); the data set reads as/.test(w)), noUid.warnings.join('; '));
   }
 });

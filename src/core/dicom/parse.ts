@@ -6,7 +6,7 @@
 import * as dicomParser from 'dicom-parser';
 import { inflateRawSync } from 'node:zlib';
 import { DicomError, describeThrown } from './errors';
-import { TS } from './uids';
+import { TS, TS_NAMES } from './uids';
 
 /** A parsed DICOM file: dicom-parser's data set plus what we learned while reading it. */
 export interface DicomFile {
@@ -50,7 +50,8 @@ function startsWithMeta(bytes: Uint8Array): boolean {
 /**
  * The shapes of file meta that writers get wrong but pydicom and DCMTK read (issue 11): a data set that starts
  * straight with the meta group (no 128-byte preamble, no "DICM") is read as Part 10 — its meta states the
- * transfer syntax — and a preamble + "DICM" followed by no meta group is read as the raw data set after it.
+ * transfer syntax — and a preamble + "DICM" followed by no meta group is read as the raw data set after it; a meta
+ * group without a Transfer Syntax UID leaves the data set's own encoding to decide (implicit or explicit VR).
  */
 function tolerateMeta(bytes: Uint8Array): { bytes: Uint8Array; note?: string; syntax?: string } {
   if (!hasDicmPrefix(bytes) && startsWithMeta(bytes)) {
@@ -71,6 +72,9 @@ function tolerateMeta(bytes: Uint8Array): { bytes: Uint8Array; note?: string; sy
     const meta = metaGroup(bytes, 132);
     const next = meta?.end ?? 0;
     // A known writer bug: the meta says explicit VR little endian, the data set is implicit VR (pydicom reads it).
+    // A meta group without its Transfer Syntax UID: the data set's own encoding decides, as pydicom reads it.
+    const found = meta && !meta.syntax && bytes.length >= next + 8 ? detectRawSyntax(bytes.subarray(next)) : undefined;
+    if (found) return { bytes: bytes.subarray(next), syntax: found, note: `the file meta has no Transfer Syntax UID (0002,0010); the data set reads as ${TS_NAMES[found] ?? found}` };
     if (meta?.syntax === TS.ExplicitVRLittleEndian && bytes.length >= next + 8 && !VRS.has(String.fromCharCode(bytes[next + 4], bytes[next + 5])) && detectRawSyntax(bytes.subarray(next)) === TS.ImplicitVRLittleEndian) {
       return { bytes: bytes.subarray(next), note: 'the file meta says explicit VR little endian but the data set is implicit VR; read as implicit VR (a writer bug pydicom tolerates too)' };
     }

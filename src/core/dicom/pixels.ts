@@ -27,6 +27,11 @@ export function frameBytes(file: DicomFile, info: ImageInfo, index: number): Uin
   if (info.floatPixels && !isNativeSyntax(info.transferSyntaxUID)) {
     throw new DicomError('UNSUPPORTED_TRANSFER_SYNTAX', `${info.floatPixels === 32 ? 'Float' : 'Double Float'} Pixel Data under transfer syntax ${info.transferSyntaxUID} is not supported (native syntaxes only)`);
   }
+  if (isNativeSyntax(info.transferSyntaxUID) && el.encapsulatedPixelData) {
+    // Fragments under a native syntax: a compressed image whose transfer syntax was lost or is wrong (e.g. a meta
+    // without (0002,0010)); which codec made it cannot be known, so no values are guessed.
+    throw new DicomError('MALFORMED', `Pixel Data is encapsulated (compressed) but the transfer syntax is ${info.transferSyntaxUID} (native): the compression cannot be known`);
+  }
   if (isNativeSyntax(info.transferSyntaxUID) && info.bitsAllocated === 1) {
     return bitPackedFrame(ds.byteArray, el.dataOffset, el.length, info, index, info.transferSyntaxUID === TS.ExplicitVRBigEndian && el.vr === 'OW');
   }
