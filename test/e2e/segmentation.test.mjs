@@ -1,6 +1,6 @@
 // E2E: DICOM SEG masks in the viewer (issue 11 item 4). A sample CT study (`dicom-ml sample`) copied into a
 // TCIA-style layout (tcia/CT/, tcia/SEG/seg.dcm) with a SEG written by highdicom from the study's NIfTI mask
-// (test/python/nifti_to_seg.py), file names ct-N.dcm; opening a CT slice shows the SEG from the sibling folder: C1–C7 filled in their
+// (test/fixtures/nifti_to_seg.py), file names ct-N.dcm; opening a CT slice shows the SEG from the sibling folder: C1–C7 filled in their
 // class colours, a legend, the M toggle. The same SEG shown over the RSNA-layout copy of the study through the palette
 // command "DICOM ML: Show DICOM SEG in the Viewer…" (VS Code's file dialog). Screenshots test-output/e2e/50-seg-*.png.
 import assert from 'node:assert/strict';
@@ -25,7 +25,7 @@ before(async () => {
   const ct = path.join(WS, 'tcia', 'CT');
   fs.mkdirSync(ct, { recursive: true });
   for (const f of fs.readdirSync(path.join(WS, 'rsna', 'train_images', uid))) fs.copyFileSync(path.join(WS, 'rsna', 'train_images', uid, f), path.join(ct, `ct-${f}`));
-  execFileSync(PYTHON, [path.join(REPO_ROOT, 'test', 'python', 'nifti_to_seg.py'), ct, path.join(WS, 'rsna', 'segmentations', `${uid}.nii.gz`), path.join(WS, 'tcia', 'SEG', 'seg.dcm')], { stdio: 'inherit' });
+  execFileSync(PYTHON, [path.join(REPO_ROOT, 'test', 'fixtures', 'nifti_to_seg.py'), ct, path.join(WS, 'rsna', 'segmentations', `${uid}.nii.gz`), path.join(WS, 'tcia', 'SEG', 'seg.dcm')], { stdio: 'inherit' });
   wb = await startWorkbench({ workspace: WS });
 }, { timeout: 300_000 });
 

@@ -1,6 +1,6 @@
 /**
  * `dicom-ml prepare` with DICOM SEG ground truth (issue 11 item 4): segmentations/<UID>.dcm written by highdicom
- * (test/python/labels_to_seg.py, an independent writer) from the synthetic generator's slice-space labels, so the
+ * (test/fixtures/labels_to_seg.py, an independent writer) from the synthetic generator's slice-space labels, so the
  * expected boxes come from the generator, never from the code under test:
  *
  *   A  BINARY, segments C1…C7 and T1, z falls        B  FRACTIONAL (stored 204/255), z rises
@@ -8,7 +8,7 @@
  *   N  one segment "Liver": no vertebra                → skipped with the reason
  *
  * The viewer's ground truth reads the same SEG (outlines of C1…C7 on the slice). And on the sample phantom
- * (`dicom-ml sample`) a SEG made from its NIfTI mask by test/python/nifti_to_seg.py (nibabel's affine, nearest voxel)
+ * (`dicom-ml sample`) a SEG made from its NIfTI mask by test/fixtures/nifti_to_seg.py (nibabel's affine, nearest voxel)
  * gives the same detection boxes as the NIfTI itself.
  */
 import { test, before, after } from 'node:test';
@@ -58,7 +58,7 @@ before(async () => {
     });
   }
   await writeFile(join(dir, 'jobs.json'), JSON.stringify(jobs));
-  const made = spawnSync(PYTHON, [join(ROOT, 'test/python/labels_to_seg.py'), join(dir, 'jobs.json')], { encoding: 'utf8', timeout: 300_000 });
+  const made = spawnSync(PYTHON, [join(ROOT, 'test/fixtures/labels_to_seg.py'), join(dir, 'jobs.json')], { encoding: 'utf8', timeout: 300_000 });
   assert.equal(made.status, 0, made.stderr);
   await writeRsnaCsvs(rsna, Object.values(U).map((id) => ({ uid: id, patientOverall: 0 })), []);
   summary = await prepareRsna({ rsna, out, val: 0.3, seed: 7, decoder: 'pool', jobs: 2 });
@@ -120,7 +120,7 @@ void test('on the sample phantom a SEG made from the NIfTI mask (nibabel) gives 
   const [study] = await readdir(join(nifti, 'train_images'));
   const mask = join(nifti, 'segmentations', `${study}.nii.gz`);
   await rm(join(seg, 'segmentations', `${study}.nii.gz`));
-  const made = spawnSync(PYTHON, [join(ROOT, 'test/python/nifti_to_seg.py'), join(nifti, 'train_images', study), mask, join(seg, 'segmentations', `${study}.dcm`)], { encoding: 'utf8', timeout: 300_000 });
+  const made = spawnSync(PYTHON, [join(ROOT, 'test/fixtures/nifti_to_seg.py'), join(nifti, 'train_images', study), mask, join(seg, 'segmentations', `${study}.dcm`)], { encoding: 'utf8', timeout: 300_000 });
   assert.equal(made.status, 0, made.stderr);
   const boxes = async (rsnaDir: string, outDir: string) => {
     await prepareRsna({ rsna: rsnaDir, out: outDir, val: 0, seed: 1, decoder: 'pool', jobs: 2 });

@@ -121,7 +121,7 @@ function num(ds: DataSet, tag: string, index = 0): number | undefined {
 }
 
 /** A multi-valued decimal string (DS/IS), all `count` values finite, else undefined. */
-function numbers(ds: DataSet, tag: string, count: number): number[] | undefined {
+export function numbers(ds: DataSet, tag: string, count: number): number[] | undefined {
   const out: number[] = [];
   for (let i = 0; i < count; i++) {
     const v = ds.floatString(tag, i);

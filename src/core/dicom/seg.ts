@@ -13,7 +13,7 @@
  */
 import type { DataSet } from 'dicom-parser';
 import { DicomError } from './errors';
-import type { ImageInfo } from './image';
+import { numbers, type ImageInfo } from './image';
 import type { LoadedImage } from './load';
 import { loadStored } from './load';
 
@@ -79,14 +79,7 @@ function items(ds: DataSet | undefined, tag: string): DataSet[] {
 }
 
 function decimals(ds: DataSet | undefined, tag: string, count: number): number[] | undefined {
-  if (!ds?.elements[tag]) return undefined;
-  const out: number[] = [];
-  for (let i = 0; i < count; i++) {
-    const v = ds.floatString(tag, i);
-    if (v === undefined || !Number.isFinite(v)) return undefined;
-    out.push(v);
-  }
-  return out;
+  return ds ? numbers(ds, tag, count) : undefined;
 }
 
 function us(ds: DataSet | undefined, tag: string, index = 0): number | undefined {
