@@ -73,6 +73,13 @@ export interface ViewerSlice {
   invert: boolean;
   voiFunction: 'LINEAR' | 'LINEAR_EXACT' | 'SIGMOID';
   fileWindow?: ViewerWindow;
+  /**
+   * The file's VOI LUT Sequence (0028,3010), its own display mapping: the "File" preset applies it in place of the
+   * window (voi.ts voiLutToGray8). `data`: Uint16 entries, exact ArrayBuffer.
+   */
+  fileLut?: { firstMapped: number; bits: number; data: ArrayBuffer };
+  /** Why the file's VOI LUT Sequence cannot be applied (then the "File" preset is off and says so). */
+  fileVoiProblem?: string;
   units: string;
   /** Row spacing, column spacing in mm. */
   pixelSpacing?: [number, number];

@@ -4,13 +4,15 @@
 // apply_color_lut(pixel_array) for the palette, pixel_array (YBR converted to RGB) for the cine — with no window:
 // presets disabled, keys 1–5 and drag-to-window change nothing, a note says so; the readout shows R G B (and the
 // palette index); no reformat; models not run, with why. The cine pages and plays frame by frame.
-// Screenshots test-output/e2e/55-colour-*.png.
+// Screenshots test-output/e2e/55-colour-*.png. And the grey File preset with the file's VOI LUT Sequence
+// (test/fixtures/make_voi_lut.py): the canvas equals pydicom's apply_voi_lut scaled to 8 bits; a broken LUT turns
+// the preset off and says why.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { OUT_DIR, closeAllEditors, quickOpen, screenshot, startWorkbench, viewerFrame, waitForDataset, waitForState } from './harness.mjs';
+import { OUT_DIR, closeAllEditors, quickOpen, readCanvas, screenshot, startWorkbench, viewerFrame, waitForDataset, waitForState } from './harness.mjs';
 import { REPO_ROOT, ensureCodeServer } from '../../scripts/code-server.mjs';
 
 const TEST = { timeout: 120_000 };
@@ -19,6 +21,8 @@ const PYTHON = path.join(REPO_ROOT, '.venv', 'bin', 'python');
 let wb;
 /** The fixtures by photometric interpretation: { path, rgb (Uint8Array, frames×rows×columns×3), frames, rows, columns }. */
 const made = {};
+/** make_voi_lut.py's files: { path, gray? (pydicom's display, 8-bit), broken? }. */
+let voi;
 
 before(async () => {
   await ensureCodeServer({ log: (m) => console.error(`[code-server] ${m}`) });
@@ -28,6 +32,8 @@ before(async () => {
     made[m.photometric] = { ...m, rgb: new Uint8Array(fs.readFileSync(m.rgb)) };
     fs.renameSync(m.rgb, path.join(OUT_DIR, `colour-${path.basename(m.rgb)}`)); // keep the workspace to DICOM files only
   }
+  fs.mkdirSync(path.join(WS, 'voi'), { recursive: true });
+  voi = JSON.parse(execFileSync(PYTHON, ['make_voi_lut.py', path.join(WS, 'voi')], { cwd: path.join(REPO_ROOT, 'test', 'fixtures'), encoding: 'utf8' }));
   wb = await startWorkbench({ workspace: WS });
 }, { timeout: 300_000 });
 
@@ -163,4 +169,30 @@ test('a YBR_FULL_422 cine: every frame as pydicom\'s RGB, paged with the keys an
   ds = await frame.evaluate(() => ({ ...document.body.dataset }));
   await assertCanvasIs(frame, m, Number(ds.drawn));
   await screenshot(wb.page, '55-colour-cine-played');
+});
+
+test('the File preset shows a grey image through its VOI LUT Sequence exactly as pydicom; a broken LUT turns the preset off, saying why', TEST, async () => {
+  await closeAllEditors(wb.page);
+  const good = voi.find((v) => v.path.endsWith('voi_s16_ss_ele.dcm'));
+  await quickOpen(wb.page, 'voi/voi_s16_ss_ele.dcm');
+  const frame = await viewerFrame(wb.page, { timeout: 30_000 });
+  assert.equal((await waitForState(frame, ['ready', 'error'])).state, 'ready');
+  await waitForDataset(frame, (d) => d.drawn !== undefined && d.drawn !== '-1', 'the slice drawn');
+  await frame.locator('#stage').focus();
+  await wb.page.keyboard.press('5');
+  await waitForDataset(frame, (d) => d.window === 'lut', 'the File preset applies the VOI LUT');
+  assert.match(await frame.locator('#window-label').innerText(), /File VOI LUT \(3072 entries, 12-bit\)/);
+  const c = await readCanvas(frame);
+  assert.equal(c.notGrey, 0);
+  assert.deepEqual([...c.grey], good.gray, 'canvas = pydicom apply_voi_lut(apply_modality_lut) scaled to 8 bits');
+  await wb.page.keyboard.press('1');
+  await waitForDataset(frame, (d) => d.window === '500,2000', 'back to the bone window');
+  await closeAllEditors(wb.page);
+  await quickOpen(wb.page, 'voi/voi_broken_short.dcm');
+  const broken = await viewerFrame(wb.page, { timeout: 30_000 });
+  assert.equal((await waitForState(broken, ['ready', 'error'])).state, 'ready', 'a broken VOI LUT does not stop the image');
+  await waitForDataset(broken, (d) => d.drawn !== undefined && d.drawn !== '-1', 'the slice drawn');
+  const file = broken.locator('[data-preset="file"]');
+  assert.equal(await file.isDisabled(), true);
+  assert.match(await file.getAttribute('title'), /VOI LUT Sequence cannot be applied: VOI LUT Sequence: LUT Data \(0028,3006\) holds 3072 bytes/);
 });

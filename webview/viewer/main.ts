@@ -7,7 +7,7 @@
  */
 import type { HostToViewer, ViewerInit, ViewerMethods, ViewerModels, ViewerOverlay, ViewerPreset, ViewerSegInfo, ViewerSlice, ViewerStudy, ViewerTruthInfo, ViewerWindow } from '../../src/protocol/viewer';
 import { fromBytePlanes } from '../../src/core/dicom/bytePlanes';
-import { PRESETS, windowToGray8 } from '../../src/core/dicom/voi';
+import { PRESETS, voiLutToGray8, windowToGray8, type VoiLut } from '../../src/core/dicom/voi';
 import { canvasTransform, createView, pan as panBy, reset as resetState, zoomAt as zoomAbout, type View, type ViewState } from '../../src/core/viewer/viewTransform';
 import type { ColormapName } from './colormaps';
 import { OverlayLayers, type OverlayOptions } from './overlays';
@@ -129,17 +129,19 @@ function updateLabels(): void {
   const ref = init.slices[index];
   $('slice-label').textContent = `Slice ${index + 1} / ${init.slices.length}`;
   const colour = current?.colour !== undefined;
-  $('window-label').textContent = current?.colour ? colourNote(current) : `W ${Math.round(win.width)} C ${Math.round(win.center)}`;
+  const lut = fileLut();
+  $('window-label').textContent = current?.colour ? colourNote(current) : lut ? `File VOI LUT (${lut.data.length} entries, ${lut.bits}-bit)` : `W ${Math.round(win.width)} C ${Math.round(win.center)}`;
   $('window-label').title = colour ? 'Window presets, drag-to-window and the sagittal / coronal reformats are for grey images' : '';
   document.body.dataset.slice = String(index);
   document.body.dataset.slices = String(init.slices.length);
-  document.body.dataset.window = colour ? 'none' : `${win.center},${win.width}`;
+  document.body.dataset.window = colour ? 'none' : lut ? 'lut' : `${win.center},${win.width}`;
   const slider = $<HTMLInputElement>('slider');
   slider.max = String(init.slices.length - 1);
   slider.value = String(index);
   for (const b of document.querySelectorAll<HTMLElement>('[data-preset]')) {
     press(b, !colour && b.dataset.preset === preset);
-    enable(b, !colour && (b.dataset.preset !== 'file' || Boolean(current?.fileWindow)));
+    enable(b, !colour && (b.dataset.preset !== 'file' || (!current?.fileVoiProblem && Boolean(current?.fileWindow || current?.fileLut))));
+    if (b.dataset.preset === 'file') b.title = current?.fileVoiProblem ? `The file's VOI LUT Sequence cannot be applied: ${current.fileVoiProblem}` : current?.fileLut ? "The file's VOI LUT Sequence — 5" : "The file's own window — 5";
   }
   // Reformats are built from grey values (the host refuses colour series): only the axial plane for colour.
   for (const b of document.querySelectorAll<HTMLElement>('[data-plane]')) enable(b, !colour || b.dataset.plane === 'axial');
@@ -178,6 +180,15 @@ function int16Palette(slice: ViewerSlice): Uint32Array {
   return table;
 }
 
+let lutOf: { slice: ViewerSlice; lut: VoiLut } | undefined;
+/** The file's VOI LUT when the "File" preset is on and the slice has one (it replaces the window), else undefined. */
+function fileLut(): VoiLut | undefined {
+  const f = current?.fileLut;
+  if (preset !== 'file' || !f || !current || current.colour) return undefined;
+  if (lutOf?.slice !== current) lutOf = { slice: current, lut: { firstMapped: f.firstMapped, bits: f.bits, data: new Uint16Array(f.data) } };
+  return lutOf.lut;
+}
+
 /** Window the current slice into the canvas (grey, R=G=B); a colour slice is drawn as it is. */
 function draw(): void {
   if (!current || !values) return;
@@ -189,8 +200,14 @@ function draw(): void {
   applyView();
   const image = ctx2d.createImageData(columns, rows);
   const rgba = new Uint32Array(image.data.buffer);
+  const lut = fileLut();
   if (rgb) {
     rgbToRgba(rgb, rgba);
+  } else if (lut) {
+    // The file's VOI LUT in place of the window (PS3.3 C.11.2), padding black.
+    const grey = voiLutToGray8(values, lut, { invert: current.invert });
+    const [padLo, padHi] = current.paddingRange ?? [Infinity, -Infinity];
+    for (let i = 0; i < grey.length; i++) rgba[i] = opaqueGrey(values[i] >= padLo && values[i] <= padHi ? 0 : grey[i]);
   } else if (values instanceof Int16Array) {
     // One lookup per pixel in a table of every Int16 value's colour (the same windowToGray8 and padding test).
     const table = int16Palette(current);
@@ -250,7 +267,7 @@ function show(u: Unpacked): void {
   current = u.slice;
   values = u.values;
   rgb = u.rgb;
-  if (preset === 'file' && current.fileWindow) win = { ...current.fileWindow };
+  if (preset === 'file' && current.fileWindow && !current.fileLut) win = { ...current.fileWindow };
   draw();
 }
 
@@ -304,8 +321,8 @@ function prefetch(i: number): void {
 function applyPreset(name: ViewerPreset): void {
   if (current?.colour) return; // no window for colour (the preset buttons are disabled)
   if (name === 'file') {
-    if (!current?.fileWindow) return;
-    win = { ...current.fileWindow };
+    if (!current || current.fileVoiProblem || !(current.fileWindow || current.fileLut)) return;
+    if (!current.fileLut && current.fileWindow) win = { ...current.fileWindow };
   } else {
     win = { ...PRESETS[name] };
   }

@@ -105,6 +105,8 @@ export class SeriesSource {
       invert: info.photometricInterpretation === 'MONOCHROME1',
       voiFunction: voiFunction(info),
       fileWindow: fileWindow(info),
+      ...(info.voiLut ? { fileLut: { firstMapped: info.voiLut.firstMapped, bits: info.voiLut.bits, data: exactBuffer(info.voiLut.data) } } : {}),
+      ...(info.voiLutProblem ? { fileVoiProblem: info.voiLutProblem } : {}),
       units: info.modality === 'CT' || info.rescaleType === 'HU' ? 'HU' : '',
       pixelSpacing: info.pixelSpacing,
       imagePositionPatient: info.imagePositionPatient,
