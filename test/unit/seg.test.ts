@@ -46,6 +46,7 @@ test('bit-packed and fractional SEG frames equal pydicom\'s pixel_array; big-end
   assert.deepEqual(await allFrames(fractional.path), fractional.pixels, 'fractional');
   // Big endian: the bits come back in place; pydicom 3.0.1 leaves the OW words swapped.
   const ours = await allFrames(bigEndian.path);
+  assert.ok((await loadImage(bigEndian.path)).file.warnings.some((w) => /pydicom 3\.0\.1 does not/.test(w)), 'the file says where pydicom differs');
   assert.deepEqual(ours, binary.pixels, 'big endian OW equals the little-endian original');
   assert.notDeepEqual(bigEndian.pixels, binary.pixels, 'pydicom 3.0.1 reads this file with its words swapped (if this fails, pydicom fixed it: compare with it again)');
   const gdcm = join(dir, 'gdcm_le.dcm');

@@ -165,6 +165,11 @@ export function readImageInfo(file: DicomFile, fileName?: string): ImageInfo {
   if (highBit < bitsStored - 1 || highBit >= bitsAllocated) throw new DicomError('MALFORMED', `High Bit ${highBit} inconsistent with Bits Stored ${bitsStored}/Allocated ${bitsAllocated}`, fileName);
   const samplesPerPixel = num(ds, 'x00280002') ?? 1;
   if (bitsAllocated === 1 && samplesPerPixel !== 1) throw new DicomError('MALFORMED', `Bits Allocated 1 (bit-packed) needs one sample per pixel, the file says ${samplesPerPixel}`, fileName);
+  if (bitsAllocated === 1 && file.transferSyntaxUID === TS.ExplicitVRBigEndian && ds.elements.x7fe00010?.vr === 'OW') {
+    // pixels.ts un-swaps the words (PS3.5 A.3, as DCMTK writes and GDCM reads); say where pydicom differs.
+    const note = 'bit-packed Pixel Data in OW under explicit VR big endian: its 16-bit words are un-swapped (as DCMTK and GDCM do); pydicom 3.0.1 does not, so its pixel_array has each pair of bytes exchanged';
+    if (!file.warnings.includes(note)) file.warnings.push(note);
+  }
   if (samplesPerPixel !== 1 && samplesPerPixel !== 3) throw new DicomError('UNSUPPORTED_PIXEL_FORMAT', `Samples per Pixel ${samplesPerPixel} is not supported (1 or 3)`, fileName);
   const photometricInterpretation = text(ds, 'x00280004') ?? (samplesPerPixel === 3 ? 'RGB' : 'MONOCHROME2');
   if (photometricInterpretation === 'PALETTE COLOR' && samplesPerPixel !== 1) throw new DicomError('MALFORMED', `PALETTE COLOR needs one sample per pixel, the file says ${samplesPerPixel}`, fileName);
