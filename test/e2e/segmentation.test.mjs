@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { OUT_DIR, cli, closeAllEditors, quickOpen, runCommand, screenshot, startWorkbench, viewerFrame, waitForDataset, waitForState } from './harness.mjs';
+import { OUT_DIR, cli, closeAllEditors, quickOpen, readCanvas, runCommand, screenshot, startWorkbench, viewerFrame, waitForDataset, waitForState } from './harness.mjs';
 import { REPO_ROOT, ensureCodeServer } from '../../scripts/code-server.mjs';
 
 const TEST = { timeout: 180_000 };
@@ -33,18 +33,21 @@ after(async () => {
   await wb?.close();
 });
 
-/** Page to the slice with the most SEG segments among a few vertebra slices, and return its dataset. */
+/** Page from the first slice to the first one with two SEG segments or more, and return its dataset. */
 async function toSliceWithMasks(frame, page) {
   await frame.locator('#stage').focus();
+  await page.keyboard.press('Home');
+  await waitForDataset(frame, (d) => d.slice === '0', 'the first slice');
   let best;
-  for (let step = 0; step < 40; step++) {
-    const ds = await frame.evaluate(() => ({ ...document.body.dataset }));
+  for (let step = 0; step < 60; step++) {
+    // The masks of the slice on screen (they come after its pixels).
+    const ds = await waitForDataset(frame, (d) => d.segSlice === d.slice && d.drawn === d.slice, 'the slice\'s masks', { timeout: 15_000 });
     const n = ds.seg ? ds.seg.split(',').length : 0;
     if (n >= 2) return ds;
     if (!best || n > best.n) best = { n, slice: ds.slice };
+    if (Number(ds.slice) + 1 >= Number(ds.slices)) break;
     await page.keyboard.press('ArrowDown');
-    await waitForDataset(frame, (d) => d.drawn === String(Number(ds.slice) + 1) || d.slice === ds.slice, 'the next slice');
-    await page.waitForTimeout(150);
+    await waitForDataset(frame, (d) => d.slice === String(Number(ds.slice) + 1), 'the next slice');
   }
   throw new Error(`no slice with two SEG segments (best ${best?.n} on slice ${best?.slice})`);
 }
@@ -97,4 +100,17 @@ test('"Show DICOM SEG in the Viewer…" draws a SEG picked anywhere over the ope
   const ds = await toSliceWithMasks(frame, wb.page);
   assert.match(ds.seg, /C\d/);
   await screenshot(wb.page, '50-seg-command');
+});
+
+test('the SEG file itself opens with its masks visible (a window over 0…1, not the CT bone window)', TEST, async () => {
+  await closeAllEditors(wb.page);
+  await quickOpen(wb.page, 'tcia/SEG/seg.dcm');
+  const frame = await viewerFrame(wb.page, { timeout: 30_000 });
+  assert.equal((await waitForState(frame, ['ready', 'error'])).state, 'ready');
+  const ds = await waitForDataset(frame, (d) => d.drawn !== undefined && d.drawn !== '-1', 'the first frame drawn');
+  assert.equal(ds.window, '1,2', 'a window from 0 (black) to 1 (white)');
+  const c = await readCanvas(frame);
+  const white = c.grey.filter((g) => g === 255).length;
+  const black = c.grey.filter((g) => g === 0).length;
+  assert.ok(white > 50 && white + black === c.grey.length, `${white} mask pixels white, the rest black`);
 });

@@ -263,7 +263,37 @@ async function unpack(slice: ViewerSlice): Promise<Unpacked> {
 }
 
 /** Make `u` the slice on the canvas. */
+/** Whether the window was chosen (restored from the saved state, or picked for the first slice shown). */
+let voiChosen = saved.preset !== undefined;
+
+/**
+ * The first slice shown picks the window when none was saved: CT (HU) opens in the paper's bone window; other grey
+ * images (MR, a DICOM SEG's masks, 8-bit grey) in the file's own VOI, else a window over the slice's value range —
+ * the bone window would show them black.
+ */
+function chooseFirstVoi(u: Unpacked): void {
+  voiChosen = true;
+  if (u.slice.colour || u.slice.units === 'HU') return;
+  if (u.slice.fileLut || u.slice.fileWindow) {
+    preset = 'file';
+    return;
+  }
+  const [padLo, padHi] = u.slice.paddingRange ?? [Infinity, -Infinity];
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const v of u.values) {
+    if (v >= padLo && v <= padHi) continue;
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  if (lo > hi) return;
+  // LINEAR with width w spans [c − w/2, c + w/2] (PS3.3 C.11.2.1.2.1, up to half a unit): lo black, hi white.
+  win = { center: (lo + hi + 1) / 2, width: Math.max(1, hi - lo + 1) };
+  preset = 'custom';
+}
+
 function show(u: Unpacked): void {
+  if (!voiChosen) chooseFirstVoi(u);
   current = u.slice;
   values = u.values;
   rgb = u.rgb;
@@ -625,6 +655,7 @@ async function loadSegMasks(i: number): Promise<void> {
     if (index !== i) return;
     segLayer.setMasks(masks);
     renderOverlays();
+    document.body.dataset.segSlice = String(i); // the slice whose masks are drawn
   } catch (err) {
     $('seg-info').append(`Masks of slice ${i + 1}: ${(err as Error).message}`);
   }
