@@ -14,7 +14,7 @@ import { DecodePool } from '../../src/core/dicom/decodePool';
 import { DicomError } from '../../src/core/dicom/errors';
 import { loadImage, loadModality, loadPixelArray, loadStored } from '../../src/core/dicom/load';
 import { applyPalette, expandSegmented } from '../../src/core/dicom/palette';
-import { PYTHON, pydicomTestFiles } from '../fixtures/fixtures';
+import { PYTHON, compare, pydicomTestFiles } from '../fixtures/fixtures';
 
 const skip = existsSync(PYTHON) ? false : '.venv missing (node scripts/setup-python.mjs)';
 const BIN = join(__dirname, '..', '..', 'bin', 'dicom-ml.js');
@@ -37,18 +37,6 @@ const LOSSY: Record<string, number> = { j2k_ybr_ict: 0, jpeg_ybr_full_422: 1, ex
 function f32(path: string): Float32Array {
   const b = readFileSync(path);
   return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
-}
-
-function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): { max: number; count: number } {
-  assert.equal(a.length, b.length, `length ${a.length} ≠ ${b.length}`);
-  let max = 0;
-  let count = 0;
-  for (let i = 0; i < a.length; i++) {
-    const d = Math.abs(a[i] - b[i]);
-    if (d > 0) count++;
-    if (d > max) max = d;
-  }
-  return { max, count };
 }
 
 async function allFrames(path: string, read: (image: Awaited<ReturnType<typeof loadImage>>, k: number) => Promise<ArrayLike<number>>): Promise<number[]> {
@@ -78,7 +66,7 @@ void describe('colour images equal pydicom 3', { skip }, () => {
     const tolerance = LOSSY[c.name] ?? 0;
     void test(`${c.name}: pixel values equal pydicom's pixel_array${c.reference ? ` (of its little-endian twin ${c.reference})` : ''} within ${tolerance} (${c.made})`, async () => {
       const ours = await allFrames(c.path, loadPixelArray);
-      const { max, count } = maxDiff(ours, expectedPixels(c));
+      const { max, count } = compare(ours, expectedPixels(c));
       assert.ok(max <= tolerance, `max |ours − pydicom| = ${max} over ${count} samples`);
     });
     if (c.rgb) {
@@ -88,7 +76,7 @@ void describe('colour images equal pydicom 3', { skip }, () => {
           assert.ok(image.info.palette, 'palette read');
           return applyPalette(await loadStored(image, k), image.info.palette);
         });
-        const { max, count } = maxDiff(ours, ref);
+        const { max, count } = compare(ours, ref);
         assert.equal(max, 0, `max difference ${max} over ${count} samples`);
       });
     }
@@ -148,14 +136,14 @@ void describe('colour images equal pydicom 3', { skip }, () => {
     const s1 = run([ybr.path, '--out', out]);
     assert.equal(s1.channels, 'RGB');
     assert.equal(s1.samplesPerPixel, 3);
-    assert.equal(maxDiff(f32(out), expectedPixels(ybr)).max, 0);
+    assert.equal(compare(f32(out), expectedPixels(ybr)).max, 0);
     const pal = byName.get('palette16') as Case;
     const s2 = run([pal.path, '--out', out]);
     assert.equal(s2.channels, 'palette index');
-    assert.equal(maxDiff(f32(out), expectedPixels(pal)).max, 0);
+    assert.equal(compare(f32(out), expectedPixels(pal)).max, 0);
     const s3 = run([pal.path, '--out', out, '--palette']);
     assert.equal(s3.samplesPerPixel, 3);
-    assert.equal(maxDiff(f32(out), f32(join(dir, pal.rgb as string))).max, 0);
+    assert.equal(compare(f32(out), f32(join(dir, pal.rgb as string))).max, 0);
     const info = spawnSync(process.execPath, [BIN, 'info', (byName.get('palette_segmented16') as Case).path, '--json'], { encoding: 'utf8' });
     assert.deepEqual((JSON.parse(info.stdout) as { palette: unknown }).palette, { entries: 1024, firstMapped: 0, bits: 16, descriptorBits: 16, segmented: true });
     const r = spawnSync(process.execPath, [BIN, 'pixels', ybr.path, '--out', out, '--palette'], { encoding: 'utf8' });
@@ -174,7 +162,7 @@ void describe('colour images equal pydicom 3', { skip }, () => {
       const { data, info } = await sharp(png).raw().toBuffer({ resolveWithObject: true });
       assert.equal(info.channels, 3);
       const expected = f32(join(dir, c[ref] as string)).subarray(0, info.width * info.height * 3);
-      assert.equal(maxDiff(data, expected).max, 0, `${name}: PNG = pydicom`);
+      assert.equal(compare(data, expected).max, 0, `${name}: PNG = pydicom`);
     }
   });
 
