@@ -206,7 +206,13 @@ export async function runCommand(page, title, { timeout = 45_000 } = {}) {
       await page.locator('.part.statusbar').first().click({ position: { x: 400, y: 5 } }).catch(() => {});
       continue;
     }
-    await input.fill(`>${title}`);
+    // The palette can close again before it is typed into (the focus taken by a view or panel still settling, seen
+    // in CI after the Problems view and the metrics panel): open it again rather than wait on a hidden input.
+    const filled = await input.fill(`>${title}`, { timeout: 5_000 }).then(() => true, () => false);
+    if (!filled) {
+      if (Date.now() >= deadline) throw new Error(`the command palette closed before "${title}" could be typed`);
+      continue;
+    }
     const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
     try {
       await row.waitFor({ timeout: Math.min(5_000, Math.max(1, deadline - Date.now())) });

@@ -90,12 +90,16 @@ test('"Show DICOM SEG in the Viewer…" draws a SEG picked anywhere over the ope
   assert.equal((await waitForState(frame, ['ready', 'error'])).state, 'ready');
   await waitForDataset(frame, (d) => d.segFiles === '0', 'no SEG beside an RSNA study', { timeout: 30_000 });
   await runCommand(wb.page, 'DICOM ML: Show DICOM SEG in the Viewer…');
-  // VS Code's own file dialog (a quick input in the browser): type the path, accept.
+  // VS Code's own file dialog (a quick input in the browser): type the path, wait until the dialog lists the file
+  // (it reads the folder first; Enter before that is not taken under load), accept; again if it stays open.
   const input = wb.page.locator('.quick-input-widget input');
   await input.waitFor({ state: 'visible', timeout: 15_000 });
   await input.fill(path.join(WS, 'tcia', 'SEG', 'seg.dcm'));
-  await wb.page.waitForTimeout(500);
-  await input.press('Enter');
+  await wb.page.locator('.quick-input-list .monaco-list-row', { hasText: 'seg.dcm' }).first().waitFor({ timeout: 15_000 });
+  for (let i = 0; i < 3 && (await input.isVisible()); i++) {
+    await input.press('Enter');
+    await input.waitFor({ state: 'hidden', timeout: 5_000 }).catch(() => {});
+  }
   await waitForDataset(frame, (d) => d.segFiles === '1', 'the picked SEG shown', { timeout: 30_000 });
   const ds = await toSliceWithMasks(frame, wb.page);
   assert.match(ds.seg, /C\d/);

@@ -103,8 +103,8 @@ const BODY = `
 
 /** Provides the `dicomMl.viewer` custom editor. */
 export class DicomViewerProvider implements vscode.CustomReadonlyEditorProvider<DicomDocument> {
-  /** The viewer last focused (for "Show DICOM SEG in the Viewer…"), while its panel is open. */
-  private static active: { session: ViewerSession; name: string } | undefined;
+  /** Open viewers, the one focused last at the end (for "Show DICOM SEG in the Viewer…"). */
+  private static readonly open: { session: ViewerSession; name: string }[] = [];
 
   constructor(private readonly extensionUri: vscode.Uri, private readonly pool: DecodePool, private readonly models: ViewerModelsService) {}
 
@@ -113,7 +113,7 @@ export class DicomViewerProvider implements vscode.CustomReadonlyEditorProvider<
    * the viewer last focused. Reading a SEG runs no code from the workspace, so untrusted folders may use it.
    */
   static async showSegmentation(): Promise<void> {
-    const active = DicomViewerProvider.active;
+    const active = DicomViewerProvider.open.at(-1);
     if (!active) {
       void vscode.window.showErrorMessage('DICOM ML: open a DICOM series in the viewer first, then show a DICOM SEG over it.');
       return;
@@ -151,9 +151,12 @@ export class DicomViewerProvider implements vscode.CustomReadonlyEditorProvider<
     const session = new ViewerSession(document.uri, this.extensionUri, this.pool, this.models, (m) => void webview.postMessage(m));
     session.open();
     const mine = { session, name };
-    if (panel.active) DicomViewerProvider.active = mine;
+    const open = DicomViewerProvider.open;
+    const remove = () => { const i = open.indexOf(mine); if (i >= 0) open.splice(i, 1); };
+    const toFront = () => { remove(); open.push(mine); };
+    open.push(mine);
     const disposables: vscode.Disposable[] = [
-      panel.onDidChangeViewState(() => { if (panel.active) DicomViewerProvider.active = mine; }),
+      panel.onDidChangeViewState(() => { if (panel.active) toFront(); }),
       webview.onDidReceiveMessage((m: unknown) => session.receive(m)),
       vscode.workspace.onDidChangeConfiguration((e) => {
         if (['dicomMl.viewer.overlays', 'dicomMl.models', 'dicomMl.inference'].some((k) => e.affectsConfiguration(k, document.uri))) session.restartModels();
@@ -161,7 +164,7 @@ export class DicomViewerProvider implements vscode.CustomReadonlyEditorProvider<
       vscode.workspace.onDidGrantWorkspaceTrust(() => session.restartModels()),
     ];
     panel.onDidDispose(() => {
-      if (DicomViewerProvider.active === mine) DicomViewerProvider.active = undefined;
+      remove();
       session.dispose();
       disposables.forEach((d) => d.dispose());
     });
