@@ -108,14 +108,17 @@ function readVoiLut(ds: DataSet, littleEndian: boolean, pixelRepresentation: num
     const lut = readLut(ds, 'x00283010', 'VOI LUT Sequence', [8, 10, 11, 12, 13, 14, 15, 16], littleEndian, pixelRepresentation, fileName);
     return lut ? { voiLut: lut } : {};
   } catch (err) {
-    return { voiLutProblem: err instanceof DicomError ? err.message.replace(/^.*?: (?=VOI LUT)/, '') : String(err) };
+    return { voiLutProblem: (err as Error).message };
   }
 }
 
-/** A binary numeric attribute (US, SS, UL); implicit VR files carry no VR, so US is the default. */
-function num(ds: DataSet, tag: string, index = 0): number | undefined {
+/**
+ * Value `index` of a binary numeric attribute (US, SS, UL), undefined when absent or when the value holds fewer
+ * values; implicit VR files carry no VR, so US is the default.
+ */
+export function num(ds: DataSet, tag: string, index = 0): number | undefined {
   const el = ds.elements[tag];
-  if (!el || el.length === 0) return undefined;
+  if (!el || el.length < (el.vr === 'UL' ? 4 : 2) * (index + 1)) return undefined;
   const v = el.vr === 'SS' ? ds.int16(tag, index) : el.vr === 'UL' ? ds.uint32(tag, index) : ds.uint16(tag, index);
   return v === undefined || Number.isNaN(v) ? undefined : v;
 }

@@ -13,7 +13,7 @@
  */
 import type { DataSet } from 'dicom-parser';
 import { DicomError } from './errors';
-import { numbers, type ImageInfo } from './image';
+import { num, numbers, type ImageInfo } from './image';
 import type { LoadedImage } from './load';
 import { loadStored } from './load';
 
@@ -83,9 +83,7 @@ function decimals(ds: DataSet | undefined, tag: string, count: number): number[]
 }
 
 function us(ds: DataSet | undefined, tag: string, index = 0): number | undefined {
-  const el = ds?.elements[tag];
-  if (!ds || !el || el.length < 2 * (index + 1)) return undefined;
-  return ds.uint16(tag, index);
+  return ds ? num(ds, tag, index) : undefined;
 }
 
 /** CIE L*a*b* (PS3.3 C.10.7.1.1: scaled to 0…65535, a/b offset) → sRGB 0…255 under D65. */

@@ -8,7 +8,7 @@
 import { inflateRawSync } from 'node:zlib';
 import { DicomError, describeThrown } from '../errors';
 import type { ImageInfo } from '../image';
-import { nativeLittleEndian } from './native';
+import { nativeFrameBytes, nativeLittleEndian } from './native';
 import type { FrameDecoder, SampleArray } from './types';
 
 /** Decoder for Deflated Image Frame Compression: inflate, then decode as native little endian. */
@@ -16,7 +16,7 @@ export const deflatedFrame: FrameDecoder = {
   name: 'deflated-frame',
   lossy: false,
   async decode(frame: Uint8Array, info: ImageInfo): Promise<SampleArray> {
-    const expected = Math.ceil((info.rows * info.columns * info.samplesPerPixel * info.bitsAllocated) / 8);
+    const expected = nativeFrameBytes(info);
     let inflated: Buffer;
     try {
       // One byte of slack for an encoder that deflated the element's pad byte too; no more, so that a
