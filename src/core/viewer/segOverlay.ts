@@ -97,9 +97,11 @@ export class SeriesSegmentations {
 
   /**
    * Read `files` (duplicates and unreadable ones noted, never fatal) and place their frames on `slices` (display
-   * order; `sizes` their rows × columns).
+   * order; `sizes` their rows × columns). A SEG of another series is left out silently, unless the user `picked` it:
+   * then a note says so.
    */
-  static async load(files: readonly string[], slices: readonly SliceIdentity[], sizes: readonly { rows: number; columns: number }[]): Promise<SeriesSegmentations> {
+  static async load(files: readonly string[], slices: readonly SliceIdentity[], sizes: readonly { rows: number; columns: number }[], options: { picked?: readonly string[] } = {}): Promise<SeriesSegmentations> {
+    const picked = new Set((options.picked ?? []).map((f) => resolve(f)));
     const notes: string[] = [];
     const loaded: Loaded[] = [];
     for (const file of [...new Set(files.map((f) => resolve(f)))]) {
@@ -117,7 +119,10 @@ export class SeriesSegmentations {
         const frames = framesOnSlice(seg, slice);
         if (frames.length > 0) byIndex.set(k, frames);
       });
-      if (byIndex.size === 0) continue; // another series' SEG
+      if (byIndex.size === 0) { // another series' SEG
+        if (picked.has(file)) notes.push(`${basename(file)}: none of its frames lies on a slice of this series`);
+        continue;
+      }
       const k0 = [...byIndex.keys()][0];
       if (sizes[k0].rows !== seg.rows || sizes[k0].columns !== seg.columns) {
         notes.push(`${basename(file)}: the SEG is ${seg.rows}×${seg.columns}, the slices ${sizes[k0].rows}×${sizes[k0].columns}; not shown (resampling a SEG is not supported)`);

@@ -4,7 +4,7 @@
  * core; this class keeps the per-panel state and turns results into protocol messages.
  */
 import { readFile } from 'node:fs/promises';
-import { basename, dirname, resolve } from 'node:path';
+import { basename, dirname } from 'node:path';
 import * as vscode from 'vscode';
 import type { DecodePool } from '../../core/dicom/decodePool';
 import { formatUserError } from '../../core/dicom/errors';
@@ -28,6 +28,7 @@ export class ViewerSession {
   private study?: StudyInference;
   private truth?: Promise<StudyTruth | undefined>;
   private segs?: Promise<SeriesSegmentations>;
+  private foundSegs?: Promise<string[]>;
   private readonly extraSegs: string[] = [];
   private volume?: SeriesVolume;
   /** How the series is windowed (MONOCHROME1, VOI function), read once for the reformats. */
@@ -194,15 +195,12 @@ export class ViewerSession {
   private loadSegmentations(extra: readonly string[] = []): void {
     const opened = this.opened as OpenedSeries;
     this.extraSegs.push(...extra);
-    this.segs = (async () => {
-      const files = [...opened.segmentations, ...await siblingSegmentations(dirname(this.uri.fsPath)), ...this.extraSegs];
-      return SeriesSegmentations.load(files, opened.identities, opened.geometry);
-    })();
+    // The folder scan already found the SEGs beside the series; the sibling folders are looked into once.
+    this.foundSegs ??= siblingSegmentations(dirname(this.uri.fsPath)).then((s) => [...opened.segmentations, ...s]);
+    const picked = [...this.extraSegs];
+    this.segs = this.foundSegs.then((found) => SeriesSegmentations.load([...found, ...picked], opened.identities, opened.geometry, { picked }));
     this.segs.then((s) => {
       const info = s.info();
-      for (const f of this.extraSegs) {
-        if (!info.files.some((i) => resolve(i.file) === resolve(f)) && !info.notes.some((n) => n.includes(basename(f)))) info.notes.push(`${basename(f)}: none of its frames lies on a slice of this series`);
-      }
       this.notify('viewer/segmentations', { files: info.files.map((f) => ({ name: basename(f.file), type: f.type, segments: f.segments, slices: f.slices })), notes: info.notes });
     }, (err: unknown) => this.notify('viewer/segmentations', { files: [], notes: [formatUserError(err)] }));
   }
